@@ -1,0 +1,31 @@
+"""Errors raised by vidseek.
+
+The library raises; only the command line turns errors into exit codes.
+
+    VidseekError                 root of everything vidseek raises on purpose
+    └── MediaError (ValueError)  a file that cannot be read as a video: names the file and why
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["MediaError", "VidseekError"]
+
+
+class VidseekError(Exception):
+    """Root of every error vidseek raises on purpose."""
+
+
+class MediaError(VidseekError, ValueError):
+    """A file that cannot be used as a video.
+
+    Attributes:
+        path: the file that failed.
+        reason: what is wrong with it, in words a user can act on.
+    """
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, and later dataset loaders, baselines and reports."""

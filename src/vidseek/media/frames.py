@@ -1,0 +1,424 @@
+"""Frames at exact times, without decoding more than the request needs.
+
+A :class:`VideoReader` answers "which frame is on screen at time t" for sorted times. For each
+request it picks the cheaper of two ways to get there (decode on from where it is, or seek
+to the keyframe before the target), and while it decodes towards a far target it lets the
+decoder drop non-reference frames, which nothing else depends on. Each :class:`Frame` carries
+the exact presentation time of the picture it holds.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+
+from vidseek.errors import MediaError
+from vidseek.media._open import StreamClock, open_input, timeline_origin
+from vidseek.media.probe import MediaInfo, probe
+
+__all__ = ["DecodeStats", "Frame", "Size", "VideoReader", "sample_frames"]
+
+Size = int | tuple[int, int] | None
+"""Output size: ``None`` keeps the display size, an int caps the longer side, (w, h) is exact."""
+
+# Seeking costs about this many frames of decoding (flush, then refill the reorder and
+# thread pipelines); decoding on is cheaper below it.
+_SEEK_COST_FRAMES = 12
+# Without a keyframe index, seek only when the target is this far ahead (seconds).
+_UNINDEXED_SEEK_DISTANCE = 5.0
+# Give up on a stream after this many undecodable packets in a row.
+_MAX_BAD_PACKETS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded picture and the time it is shown."""
+
+    time: float
+    """Presentation time of this picture, timeline seconds."""
+    image: np.ndarray = field(repr=False)
+    """H x W x 3 uint8 RGB, upright (rotation and pixel aspect applied)."""
+    requested: float | None = None
+    """The time that was asked for, when sampling at given times."""
+    keyframe: bool = False
+
+
+@dataclass(slots=True)
+class DecodeStats:
+    """What reading cost so far: pictures the decoder produced, and seeks."""
+
+    frames_decoded: int = 0
+    seeks: int = 0
+    fallbacks: int = 0
+    """Times a skipped non-reference frame turned out to be needed and was decoded again."""
+
+
+class _Decoder:
+    """Decodes one video stream forward from a position, optionally dropping non-reference
+    frames for packets before ``skip_below`` (pts). Remembers the highest pts it allowed the
+    decoder to drop, so that callers can tell when a dropped frame was the one they wanted."""
+
+    def __init__(self, path: Path, container, stream, stats: DecodeStats) -> None:
+        self.path = path
+        self.container = container
+        self.stream = stream
+        self.stats = stats
+        self.skip_below: int | None = None
+        self.skip_all_nonref = False
+        self.only_keyframes = False
+        self.skipped_max: int | None = None
+        self.produced = False
+        self._frames = self._decode()
+
+    def seek(self, pts: int) -> None:
+        self.container.seek(pts, stream=self.stream, backward=True)
+        self.stream.codec_context.flush_buffers()
+        self.stats.seeks += 1
+        self.skipped_max = None
+        self.produced = False
+        self._frames = self._decode()
+
+    def next(self) -> av.VideoFrame | None:
+        return next(self._frames, None)
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        codec = self.stream.codec_context
+        mode = None
+        bad = 0
+        for packet in self.container.demux(self.stream):
+            wanted = self._skip_mode(packet)
+            if wanted != mode:
+                codec.skip_frame = mode = wanted
+            try:
+                frames = codec.decode(packet)
+                bad = 0
+            except av.FFmpegError as exc:
+                bad += 1
+                if bad > _MAX_BAD_PACKETS:
+                    raise MediaError(self.path, f"video data cannot be decoded ({exc})") from exc
+                continue
+            for frame in frames:
+                if frame.pts is not None:
+                    self.stats.frames_decoded += 1
+                    self.produced = True
+                    yield frame
+
+    def _skip_mode(self, packet) -> str:
+        if self.only_keyframes:
+            return "NONKEY"
+        if self.skip_all_nonref:
+            return "NONREF"
+        if (
+            self.skip_below is not None
+            and packet.pts is not None
+            and packet.pts < self.skip_below
+            and not packet.is_keyframe
+        ):
+            if self.skipped_max is None or packet.pts > self.skipped_max:
+                self.skipped_max = packet.pts
+            return "NONREF"
+        return "DEFAULT"
+
+
+class VideoReader:
+    """Reads frames of one video at exact times. Use as a context manager.
+
+    Args:
+        path: the video file.
+        info: its probe result, if the caller already has it (saves a probe).
+        threads: decoder threads, ``0`` for one per core.
+
+    Raises:
+        MediaError: the file cannot be used (see :func:`vidseek.media.probe`).
+    """
+
+    def __init__(self, path: str | Path, *, info: MediaInfo | None = None, threads: int = 0):
+        self.path = Path(path)
+        self.info = info or probe(self.path)
+        self.stats = DecodeStats()
+        self._container = open_input(self.path)
+        self._stream = self._container.streams.video[0]
+        self._stream.codec_context.thread_type = "AUTO"
+        self._stream.codec_context.thread_count = threads
+        self._clock = StreamClock(self._stream, timeline_origin(self._container))
+        self._first_pts = self._clock.pts(self.info.video.start)
+        self._keyframes: list[int] | None = None
+        self._decoder = _Decoder(self.path, self._container, self._stream, self.stats)
+        self._frame_ticks = max(1, self._clock.pts(1 / max(self.info.video.fps, 1.0)) -
+                                self._clock.pts(0.0))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def duration(self) -> float:
+        return self.info.duration
+
+    # -- sampling ----------------------------------------------------------------------------
+
+    def at(self, times: Iterable[float], *, size: Size = None) -> Iterator[Frame]:
+        """The frame on screen at each time (the last frame shown at or before it).
+
+        Args:
+            times: non-decreasing timeline seconds within [0, duration]. A generator is fine:
+                memory stays flat however many times there are.
+            size: output size (see :data:`Size`).
+
+        Yields:
+            One :class:`Frame` per requested time, in order. Two requests inside one frame's
+            display interval return that frame twice.
+        """
+        dec = self._begin()
+        prev: av.VideoFrame | None = None
+        ahead: av.VideoFrame | None = None
+        last = -math.inf
+        convert = _Converter(self.info, size)
+        for t in times:
+            t = float(t)
+            self._check_time(t, last)
+            last = t
+            target = self._clock.pts(t)
+            if ahead is None or ahead.pts <= target:
+                here = ahead.pts if ahead is not None else (prev.pts if prev else None)
+                if self._should_seek(here, target):
+                    prev, ahead = None, self._seek_to(target)
+            dec.skip_below = target - max(self._frame_ticks * 3, self._clock_ticks(0.25))
+            prev, ahead = self._advance(prev, ahead, target)
+            if prev is not None and dec.skipped_max is not None and dec.skipped_max > prev.pts:
+                # The wanted frame may have been dropped as non-reference: decode it exactly.
+                self.stats.fallbacks += 1
+                dec.skip_below = None
+                prev, ahead = self._advance(None, self._seek_to(target), target)
+            shown = prev if prev is not None else ahead
+            if shown is None:
+                raise MediaError(self.path, f"no frame decodes at {t:.3f} s")
+            yield self._frame(shown, convert, requested=t)
+        dec.skip_below = None
+
+    def every(
+        self, interval: float, *, start: float = 0.0, end: float | None = None, size: Size = None
+    ) -> Iterator[Frame]:
+        """Frames at ``start, start + interval, ...`` up to ``end`` (exclusive)."""
+        if interval <= 0:
+            raise ValueError(f"interval must be positive, got {interval}")
+        end = self.duration if end is None else end
+        count = max(0, math.ceil((end - start) / interval - 1e-9))
+        return self.at((start + k * interval for k in range(count)), size=size)
+
+    def uniform(
+        self, count: int, *, start: float = 0.0, end: float | None = None, size: Size = None
+    ) -> Iterator[Frame]:
+        """``count`` frames at the centres of ``count`` equal parts of [start, end]."""
+        return self.at(_uniform_times(count, start, self.duration if end is None else end),
+                       size=size)
+
+    def overview(
+        self, count: int, *, start: float = 0.0, end: float | None = None, size: Size = None
+    ) -> Iterator[Frame]:
+        """Up to ``count`` distinct keyframes near uniformly spread times: the cheapest look at
+        a long video (one seek and one decoded picture each). Each frame's ``time`` is exact;
+        ``requested`` says which time it stands for."""
+        end = self.duration if end is None else end
+        convert = _Converter(self.info, size)
+        dec = self._begin()
+        dec.only_keyframes = True
+        seen: set[int] = set()
+        try:
+            for t in _uniform_times(count, start, end):
+                dec.seek(self._clock.pts(t))
+                frame = dec.next()
+                if frame is not None and frame.pts not in seen:
+                    seen.add(frame.pts)
+                    yield self._frame(frame, convert, requested=t)
+        finally:
+            dec.only_keyframes = False
+
+    def frames(
+        self,
+        *,
+        start: float = 0.0,
+        end: float | None = None,
+        size: Size = None,
+        reference_only: bool = False,
+        keyframes_only: bool = False,
+    ) -> Iterator[Frame]:
+        """Every frame shown in [start, end), in order.
+
+        Args:
+            reference_only: let the decoder drop non-reference frames (typically half to
+                two thirds of H.264 frames): a cheaper, irregular sampling of the stream.
+            keyframes_only: decode keyframes only (fastest; seconds apart).
+        """
+        end = self.duration if end is None else end
+        convert = _Converter(self.info, size)
+        dec = self._begin()
+        dec.skip_all_nonref, dec.only_keyframes = reference_only, keyframes_only
+        frame = self._seek_to(self._clock.pts(start)) if start > 0 else dec.next()
+        try:
+            while frame is not None:
+                t = self._clock.seconds(frame.pts)
+                if t >= end:
+                    break
+                if t >= start - 1e-9:
+                    yield self._frame(frame, convert)
+                frame = dec.next()
+        finally:
+            dec.skip_all_nonref = dec.only_keyframes = False
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _check_time(self, t: float, last: float) -> None:
+        if not 0.0 <= t <= self.duration + 1e-6:
+            raise ValueError(f"time {t:.3f} s is outside the video (0 to {self.duration:.3f} s)")
+        if t < last:
+            raise ValueError(f"times must not decrease ({t:.3f} s came after {last:.3f} s)")
+
+    def _clock_ticks(self, seconds: float) -> int:
+        return self._clock.pts(seconds) - self._clock.pts(0.0)
+
+    def _advance(self, prev, ahead, target: int):
+        """Decode until ``ahead`` is the first frame after ``target``; ``prev`` the one before."""
+        dec = self._decoder
+        while True:
+            if ahead is None:
+                ahead = dec.next()
+                if ahead is None:
+                    return prev, None
+            if ahead.pts > target:
+                return prev, ahead
+            prev, ahead = ahead, None
+
+    def _should_seek(self, here: int | None, target: int) -> bool:
+        here = self._first_pts if here is None else here
+        if target <= here:
+            return False
+        keyframes = self._keyframe_index()
+        if keyframes:
+            i = bisect.bisect_right(keyframes, target) - 1
+            return i >= 0 and keyframes[i] > here + _SEEK_COST_FRAMES * self._frame_ticks
+        return target - here > self._clock_ticks(_UNINDEXED_SEEK_DISTANCE)
+
+    def _keyframe_index(self) -> list[int]:
+        if self._keyframes is None:
+            self._keyframes = [e.timestamp for e in self._stream.index_entries if e.is_keyframe]
+        return self._keyframes
+
+    def _seek_to(self, target: int) -> av.VideoFrame | None:
+        """Seek so that decoding starts at or before ``target``; return the first frame.
+
+        Some files' indexes land the seek a little after the target (keyframe timestamps are
+        decode times, or the index is coarse); step back until the first frame is early enough.
+        """
+        dec = self._decoder
+        back = self._clock_ticks(1.0)
+        position = target
+        while True:
+            dec.seek(position)
+            first = dec.next()
+            # Nothing decoding after a seek means it landed past the last keyframe.
+            if position <= self._first_pts or (first is not None and first.pts <= target):
+                return first
+            position = max(self._first_pts, position - back)
+            back *= 2
+
+    def _begin(self) -> _Decoder:
+        """The decoder, back at the start if an earlier pass moved it."""
+        if self._decoder.produced:
+            self._decoder.seek(self._first_pts)
+        return self._decoder
+
+    def _frame(self, frame: av.VideoFrame, convert: _Converter, *, requested=None) -> Frame:
+        return Frame(
+            time=self._clock.seconds(frame.pts),
+            image=convert(frame),
+            requested=requested,
+            keyframe=bool(frame.key_frame),
+        )
+
+
+class _Converter:
+    """Turns decoded frames into upright RGB arrays of one output size, scaling in swscale
+    (straight from YUV, before any rotation) so small outputs are cheap."""
+
+    def __init__(self, info: MediaInfo, size: Size) -> None:
+        video = info.video
+        width, height = _fit((video.display_width, video.display_height), size)
+        self.turns = -(video.rotation // 90)  # np.rot90 turns counter-clockwise
+        upright = video.rotation not in (90, 270)
+        self.width, self.height = (width, height) if upright else (height, width)
+
+    def __call__(self, frame: av.VideoFrame) -> np.ndarray:
+        image = frame.reformat(width=self.width, height=self.height, format="rgb24").to_ndarray()
+        if self.turns % 4:
+            image = np.ascontiguousarray(np.rot90(image, self.turns))
+        return image
+
+
+def _fit(display: tuple[int, int], size: Size) -> tuple[int, int]:
+    width, height = display
+    if size is None:
+        return _even(width), _even(height)
+    if isinstance(size, int):
+        if size <= 0:
+            raise ValueError(f"size must be positive, got {size}")
+        scale = min(1.0, size / max(width, height))
+        return _even(width * scale), _even(height * scale)
+    w, h = size
+    if w <= 0 or h <= 0:
+        raise ValueError(f"size must be positive, got {size}")
+    return int(w), int(h)
+
+
+def _even(x: float) -> int:
+    # swscale and most encoders want even sizes for 4:2:0 pictures.
+    return max(2, int(round(x / 2)) * 2)
+
+
+def _uniform_times(count: int, start: float, end: float) -> Iterator[float]:
+    if count <= 0:
+        raise ValueError(f"count must be positive, got {count}")
+    if end <= start:
+        raise ValueError(f"empty range: start {start} s is not before end {end} s")
+    step = (end - start) / count
+    return (start + (k + 0.5) * step for k in range(count))
+
+
+def sample_frames(
+    path: str | Path,
+    *,
+    times: Iterable[float] | None = None,
+    fps: float | None = None,
+    count: int | None = None,
+    start: float = 0.0,
+    end: float | None = None,
+    size: Size = None,
+) -> Iterator[Frame]:
+    """Frames of ``path`` at given ``times``, at a rate (``fps``), or ``count`` spread evenly.
+
+    Give exactly one of ``times``, ``fps`` and ``count``. The file stays open while the
+    iterator is consumed.
+    """
+    chosen = [name for name, v in (("times", times), ("fps", fps), ("count", count)) if v]
+    if len(chosen) != 1:
+        raise ValueError("give exactly one of times, fps and count")
+    with VideoReader(path) as reader:
+        if times is not None:
+            yield from reader.at(times, size=size)
+        elif fps is not None:
+            yield from reader.every(1.0 / fps, start=start, end=end, size=size)
+        else:
+            yield from reader.uniform(count, start=start, end=end, size=size)

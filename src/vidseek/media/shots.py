@@ -1,0 +1,327 @@
+"""Shot boundaries (hard cuts and gradual transitions) from a low-resolution frame stream.
+
+The detector takes frames one at a time, as any sampling pass produces them (indexing feeds
+it the same small frames it reads anyway), and keeps only a few numbers per frame plus a
+short window of colour histograms, so memory does not grow with picture size or video length.
+
+Two signals, both cheap on 64x36 pictures:
+
+- step change between consecutive frames: half the L1 distance of 64-bin colour histograms,
+  averaged with the mean absolute difference of a 16x9 grey thumbnail. A hard cut is a step
+  that is large in absolute terms and several times larger than the steps around it, so
+  camera motion and flicker, which raise every step, do not fire.
+- slow change: the histogram distance between frames ``window`` seconds before and after a
+  time. Dissolves and fades spread their change over many small steps; this distance is
+  high across them while it stays low inside a shot. A high region with no cut in it is a
+  gradual transition, and its boundary is the centre of the region.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "DETECTION_SIZE",
+    "Shot",
+    "ShotBoundary",
+    "ShotDetector",
+    "detect_shots",
+    "refine_cuts",
+    "shots_between",
+]
+
+DETECTION_SIZE = (64, 36)
+"""Picture size the detector is tuned for (any size works; larger only costs time)."""
+
+
+class Shot(NamedTuple):
+    """A shot as (start, end) timeline seconds."""
+
+    start: float
+    end: float
+
+
+@dataclass(frozen=True, slots=True)
+class ShotBoundary:
+    """Where one shot ends and the next begins."""
+
+    time: float
+    """Start of the new shot: the first frame after a cut, or the middle of a transition."""
+    kind: Literal["cut", "gradual"]
+    start: float
+    """First time of the transition; for a cut, the last frame seen before it (the cut lies
+    in (start, time])."""
+    end: float
+    """Last time of the transition (equals ``time`` for a cut)."""
+    score: float
+    """Strength in [0, 1]."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    time: float
+    change: float  # step change from the previous frame, in [0, 1]
+    colour: float  # its colour-histogram part
+
+
+class ShotDetector:
+    """Incremental shot-boundary detector. Feed frames in time order with :meth:`add`, then
+    read :meth:`boundaries` or :meth:`shots`.
+
+    Args:
+        cut_threshold: smallest step change that can be a cut.
+        cut_ratio: how many times larger than the surrounding steps a cut must be.
+        gradual_threshold: histogram distance across ``window`` that marks a transition.
+        window: seconds on each side for the slow-change signal.
+        steady_ratio: how much more the picture must change across a transition than on
+            either side of it.
+        min_shot: shortest shot kept (seconds); closer boundaries keep the stronger one.
+    """
+
+    def __init__(
+        self,
+        *,
+        cut_threshold: float = 0.2,
+        cut_ratio: float = 3.0,
+        gradual_threshold: float = 0.35,
+        window: float = 0.75,
+        steady_ratio: float = 2.5,
+        min_shot: float = 0.4,
+    ) -> None:
+        self.cut_threshold = cut_threshold
+        self.cut_ratio = cut_ratio
+        self.gradual_threshold = gradual_threshold
+        self.window = window
+        self.steady_ratio = steady_ratio
+        self.min_shot = min_shot
+        self._steps: list[_Step] = []
+        self._slow: list[tuple[float, float]] = []  # (centre, distance) across steady sides
+        self._across: list[tuple[float, float]] = []  # (centre, distance) in any case
+        self._recent: deque[tuple[float, np.ndarray]] = deque()
+        self._last: tuple[np.ndarray, np.ndarray] | None = None
+        self._last_time = -np.inf
+
+    def add(self, time: float, image: np.ndarray) -> None:
+        """Add one H x W x 3 uint8 RGB frame shown at ``time`` (seconds, increasing)."""
+        if time <= self._last_time:
+            return
+        self._last_time = time
+        hist, grey = _features(image)
+        if self._last is not None:
+            colour = _distance(hist, self._last[0])
+            layout = float(np.abs(grey - self._last[1]).mean()) / 255.0
+            self._steps.append(_Step(time, 0.5 * colour + 0.5 * min(1.0, 3.0 * layout), colour))
+        else:
+            self._steps.append(_Step(time, 0.0, 0.0))
+        self._last = (hist, grey)
+        self._add_slow(time, hist)
+
+    def _add_slow(self, time: float, hist: np.ndarray) -> None:
+        """Record the slow-change signal centred ``2 * window`` before ``time``.
+
+        With W = window and c the centre, it compares the pictures at c - W and c + W, and
+        keeps it only when each side is itself stable (c - 2W vs c - W, c + W vs c + 2W):
+        a transition joins two steady shots, while camera motion changes everything evenly.
+        """
+        w = self.window
+        self._recent.append((time, hist))
+        while len(self._recent) > 2 and self._recent[1][0] <= time - 4 * w:
+            self._recent.popleft()
+        if time - self._recent[0][0] < 3.5 * w:
+            return
+        times = [t for t, _ in self._recent]
+
+        def at(when: float) -> np.ndarray:
+            i = min(range(len(times)), key=lambda k: abs(times[k] - when))
+            return self._recent[i][1]
+
+        outer_left, left, right = at(time - 4 * w), at(time - 3 * w), at(time - w)
+        across = _distance(left, right)
+        self._across.append((time - 2 * w, across))
+        unsteady = max(_distance(outer_left, left), _distance(right, hist))
+        if across >= self.gradual_threshold and across >= self.steady_ratio * unsteady:
+            self._slow.append((time - 2 * w, across))
+        else:
+            self._slow.append((time - 2 * w, 0.0))
+
+    def boundaries(self) -> list[ShotBoundary]:
+        """Boundaries found so far, in time order."""
+        cuts = self._cuts()
+        found = cuts + self._graduals(cuts)
+        found.sort(key=lambda b: b.time)
+        return self._thin(found)
+
+    def shots(self, duration: float) -> list[Shot]:
+        """Shots covering [0, duration]."""
+        return shots_between(self.boundaries(), duration)
+
+    def _cuts(self) -> list[ShotBoundary]:
+        steps = self._steps
+        times = np.array([s.time for s in steps])
+        change = np.array([s.change for s in steps])
+        cuts = []
+        for i in np.flatnonzero(change >= self.cut_threshold):
+            near = (np.abs(times - times[i]) <= 1.0) & (np.abs(np.arange(len(times)) - i) > 1)
+            context = float(np.median(change[near])) if near.any() else 0.0
+            if (
+                change[i] >= self.cut_ratio * context
+                and not self._is_flash(i)
+                and not self._inside_gradual(i)
+            ):
+                t, before = float(times[i]), float(times[i - 1])
+                cuts.append(ShotBoundary(t, "cut", before, t, min(1.0, float(change[i]))))
+        return cuts
+
+    def _inside_gradual(self, i: int) -> bool:
+        """A big step that is only part of a larger change (a fast fade) is not a cut. A cut
+        makes the colour change across the window in one step, between steady neighbours."""
+        if not self._across:
+            return False
+        steps = self._steps
+        t = steps[i].time
+        centre, across = min(self._across, key=lambda item: abs(item[0] - t))
+        if abs(centre - t) > self.window / 2 or across < self.gradual_threshold:
+            return False
+        neighbours = max(steps[i - 1].change, steps[i + 1].change if i + 1 < len(steps) else 0)
+        return steps[i].colour < 0.5 * across or neighbours >= 0.5 * steps[i].change
+
+    def _is_flash(self, i: int) -> bool:
+        """A one-frame change that comes straight back (camera flash, glitch) is not a cut."""
+        steps = self._steps
+        return (
+            i + 1 < len(steps)
+            and steps[i + 1].time - steps[i].time < 0.15
+            and steps[i + 1].change >= 0.8 * steps[i].change
+        )
+
+    def _graduals(self, cuts: list[ShotBoundary]) -> list[ShotBoundary]:
+        found = []
+        run: list[tuple[float, float]] = []
+        for centre, distance in [*self._slow, (np.inf, 0.0)]:
+            if distance >= self.gradual_threshold:
+                run.append((centre, distance))
+                continue
+            if run:
+                found.extend(self._gradual_from_run(run, cuts))
+                run = []
+        return found
+
+    def _gradual_from_run(self, run, cuts: list[ShotBoundary]) -> list[ShotBoundary]:
+        start, end = run[0][0], run[-1][0]
+        # A cut makes the slow signal high for one window on each side of it.
+        if any(start - self.window <= c.time <= end + self.window for c in cuts):
+            return []
+        peak = max(d for _, d in run)
+        core = [t for t, d in run if d >= 0.8 * peak]
+        middle = (core[0] + core[-1]) / 2
+        return [ShotBoundary(middle, "gradual", start, end, min(1.0, peak))]
+
+    def _thin(self, found: list[ShotBoundary]) -> list[ShotBoundary]:
+        kept: list[ShotBoundary] = []
+        for b in found:
+            if kept and b.time - kept[-1].time < self.min_shot:
+                if b.score > kept[-1].score:
+                    kept[-1] = b
+                continue
+            kept.append(b)
+        return kept
+
+
+def _distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Half the L1 distance of two normalised histograms: 0 same, 1 disjoint."""
+    return 0.5 * float(np.abs(a - b).sum())
+
+
+def _features(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """64-bin colour histogram (2 bits per channel) and a 16x9 grey thumbnail."""
+    pixels = image.reshape(-1, 3) >> 6
+    codes = (pixels[:, 0].astype(np.int32) << 4) | (pixels[:, 1] << 2) | pixels[:, 2]
+    hist = np.bincount(codes, minlength=64).astype(np.float32)
+    hist /= max(1.0, float(hist.sum()))
+    grey = image.mean(axis=2, dtype=np.float32)
+    h, w = grey.shape
+    bh, bw = max(1, h // 9), max(1, w // 16)
+    grey = grey[: bh * (h // bh), : bw * (w // bw)]
+    grey = grey.reshape(h // bh, bh, w // bw, bw).mean(axis=(1, 3))
+    return hist, grey
+
+
+def refine_cuts(reader, boundaries: list[ShotBoundary]) -> list[ShotBoundary]:
+    """Move each cut to the exact first frame of its new shot.
+
+    A cut found on a sparse stream (reference frames only) lies somewhere in (start, time].
+    This decodes the frames in that gap exactly (one sorted pass of
+    :meth:`VideoReader.at`) and puts the cut at the first frame that looks like the new shot.
+    """
+    fps = max(reader.info.video.fps, 1.0)
+    plans = []  # (boundary, times to look at: the frame before, the gap, the frame after)
+    for b in boundaries:
+        gap = int((b.time - b.start) * fps + 0.5) - 1
+        if b.kind == "cut" and gap >= 1:
+            inside = [b.start + k / fps for k in range(1, gap + 1)]
+            plans.append((b, [b.start, *inside, b.time]))
+    if not plans:
+        return boundaries
+    wanted = sorted({t for _, times in plans for t in times})
+    seen = {f.requested: f for f in reader.at(wanted, size=DETECTION_SIZE)}
+    moved = {}
+    for b, times in plans:
+        before, after = _features(seen[times[0]].image)[0], _features(seen[times[-1]].image)[0]
+        for t in times[1:-1]:
+            frame = seen[t]
+            hist = _features(frame.image)[0]
+            if _distance(hist, after) < _distance(hist, before):
+                moved[b.time] = ShotBoundary(frame.time, "cut", b.start, frame.time, b.score)
+                break
+    return [moved.get(b.time, b) for b in boundaries]
+
+
+def detect_shots(
+    source: str | Path | Iterable,
+    *,
+    duration: float | None = None,
+    detector: ShotDetector | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> list[Shot]:
+    """Shots of a video as (start, end) seconds.
+
+    Args:
+        source: a video path (decoded at 64x36, reference frames only, then each cut moved
+            to its exact frame with :func:`refine_cuts`), or any iterable of
+            :class:`vidseek.media.Frame` from an existing sampling pass (cuts then sit at
+            the first sampled frame of each new shot).
+        duration: length of the video; read from the file for a path.
+        detector: a configured :class:`ShotDetector` (defaults otherwise).
+        progress: called with the timeline seconds read so far.
+    """
+    detector = detector or ShotDetector()
+    if not isinstance(source, (str, Path)):
+        last = 0.0
+        for frame in source:
+            detector.add(frame.time, frame.image)
+            last = frame.time
+        return detector.shots(last if duration is None else duration)
+
+    from vidseek.media.frames import VideoReader
+
+    with VideoReader(source) as reader:
+        for frame in reader.frames(size=DETECTION_SIZE, reference_only=True):
+            detector.add(frame.time, frame.image)
+            if progress is not None:
+                progress(frame.time)
+        boundaries = refine_cuts(reader, detector.boundaries())
+        return shots_between(boundaries, reader.duration if duration is None else duration)
+
+
+def shots_between(boundaries: list[ShotBoundary], duration: float) -> list[Shot]:
+    """Shots covering [0, duration] given the boundaries between them."""
+    edges = sorted(b.time for b in boundaries if 0 < b.time < duration)
+    starts = [0.0, *edges]
+    ends = [*edges, duration]
+    return [Shot(s, e) for s, e in zip(starts, ends) if e > s]

@@ -1,0 +1,34 @@
+"""Shared fixtures: real clips from ../shared (skipped when absent) and small generated media."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+# Never wait on a model hub from tests.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+SHARED = Path(os.environ.get("VIDSEEK_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+REAL_VIDEOS = SHARED / "data" / "real" / "videos"
+REAL_ANNOTATIONS = SHARED / "data" / "real" / "annotations"
+
+
+@pytest.fixture(scope="session")
+def real_videos() -> Path:
+    if not REAL_VIDEOS.is_dir():
+        pytest.skip(f"real clips not found at {REAL_VIDEOS} (../shared is absent)")
+    return REAL_VIDEOS
+
+
+@pytest.fixture(scope="session")
+def real_annotation():
+    def load(name: str):
+        path = REAL_ANNOTATIONS / name
+        if not path.is_file():
+            pytest.skip(f"annotation {path} not found (../shared is absent)")
+        return json.loads(path.read_text())
+
+    return load

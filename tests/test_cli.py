@@ -1,0 +1,69 @@
+"""The command line, run as a user runs it (a subprocess), on a generated video."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def vidseek(*args, check=True):
+    result = subprocess.run([sys.executable, "-m", "vidseek", *map(str, args)],
+                            capture_output=True, text=True, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "sample.mp4"
+    vidseek("synth", path, "--seconds", 30, "--seed", 5, "--width", 320, "--height", 180)
+    return path
+
+
+def test_synth_writes_video_and_truth(sample):
+    truth = json.loads(sample.with_name("sample.truth.json").read_text())
+    assert truth["duration"] == pytest.approx(30, abs=0.1)
+    assert truth["shots"]
+
+
+def test_probe_json(sample):
+    info = json.loads(vidseek("probe", sample, "--json").stdout)
+    assert info["video"]["width"] == 320
+    assert info["duration"] == pytest.approx(30, abs=0.1)
+
+
+def test_shots_json_match_truth(sample):
+    shots = json.loads(vidseek("shots", sample, "--json").stdout)
+    truth = json.loads(sample.with_name("sample.truth.json").read_text())
+    assert len(shots) == len(truth["shots"])
+    assert shots[-1]["end"] == pytest.approx(truth["duration"], abs=0.1)
+
+
+def test_shots_table(sample):
+    out = vidseek("shots", sample).stdout
+    assert "0:00.000" in out
+
+
+def test_frames_saves_named_images(sample, tmp_path):
+    saved = json.loads(vidseek("frames", sample, "--at", "1.5,10", "-o", tmp_path, "--json").stdout)
+    assert [s["requested"] for s in saved] == [1.5, 10.0]
+    assert all((tmp_path / s["path"].split("/")[-1]).exists() for s in saved)
+
+
+def test_bad_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"not a video")
+    result = vidseek("probe", bad, check=False)
+    assert result.returncode == 1
+    assert "broken.mp4" in result.stderr and "error" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_lists_commands():
+    out = vidseek("--help").stdout
+    for command in ("probe", "shots", "frames", "synth"):
+        assert command in out
