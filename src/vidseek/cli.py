@@ -162,7 +162,9 @@ def synth(
     height: Annotated[int, typer.Option()] = 360,
     fps: Annotated[float, typer.Option()] = 30.0,
     vfr: Annotated[bool, typer.Option(help="Variable frame rate.")] = False,
-    rotation: Annotated[int, typer.Option(help="Rotation metadata, degrees.")] = 0,
+    rotation: Annotated[
+        int, typer.Option(help="Display rotation metadata, degrees clockwise (0, 90, 180, 270).")
+    ] = 0,
     audio: Annotated[bool, typer.Option(help="Write an audio track (speech).")] = True,
     start_time: Annotated[float, typer.Option(help="Offset of the first frame in the file.")] = 0.0,
     as_json: JsonOption = False,

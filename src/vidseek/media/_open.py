@@ -57,9 +57,14 @@ class StreamClock:
     def __init__(self, stream: av.stream.Stream, origin: Fraction) -> None:
         self.time_base = Fraction(stream.time_base)
         self.origin = origin
+        # seconds = pts * time_base - origin as one integer fraction, so that converting a
+        # pts is two integer operations and one correctly rounded division.
+        self._scale = self.time_base.numerator * origin.denominator
+        self._offset = origin.numerator * self.time_base.denominator
+        self._denominator = self.time_base.denominator * origin.denominator
 
     def seconds(self, pts: int) -> float:
-        return float(pts * self.time_base - self.origin)
+        return (pts * self._scale - self._offset) / self._denominator
 
     def pts(self, seconds: float) -> int:
         """The largest pts at or before ``seconds`` (floor, so that no frame is skipped)."""

@@ -77,9 +77,9 @@ def read_audio(
         emitted = 0  # samples already yielded
         try:
             for frame in _decoded(path, container, stream):
-                if start is None and frame.pts is not None:
-                    start = max(0.0, clock.seconds(frame.pts))
-                if start is not None and frame.pts is not None:
+                if start is None:
+                    start = max(0.0, clock.seconds(frame.pts)) if frame.pts is not None else 0.0
+                if frame.pts is not None:
                     expected = start + (emitted + pending_len) / sample_rate
                     gap = clock.seconds(frame.pts) - expected
                     if gap > _GAP:

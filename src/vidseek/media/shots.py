@@ -18,7 +18,7 @@ Two signals, both cheap on 64x36 pictures:
 
 from __future__ import annotations
 
-from collections import deque
+import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,7 +87,7 @@ class ShotDetector:
     def __init__(
         self,
         *,
-        cut_threshold: float = 0.2,
+        cut_threshold: float = 0.18,
         cut_ratio: float = 3.0,
         gradual_threshold: float = 0.35,
         window: float = 0.75,
@@ -103,7 +103,8 @@ class ShotDetector:
         self._steps: list[_Step] = []
         self._slow: list[tuple[float, float]] = []  # (centre, distance) across steady sides
         self._across: list[tuple[float, float]] = []  # (centre, distance) in any case
-        self._recent: deque[tuple[float, np.ndarray]] = deque()
+        self._recent_times: list[float] = []  # the last 4 windows of frames
+        self._recent_hists: list[np.ndarray] = []
         self._last: tuple[np.ndarray, np.ndarray] | None = None
         self._last_time = -np.inf
 
@@ -130,16 +131,20 @@ class ShotDetector:
         a transition joins two steady shots, while camera motion changes everything evenly.
         """
         w = self.window
-        self._recent.append((time, hist))
-        while len(self._recent) > 2 and self._recent[1][0] <= time - 4 * w:
-            self._recent.popleft()
-        if time - self._recent[0][0] < 3.5 * w:
+        times, hists = self._recent_times, self._recent_hists
+        times.append(time)
+        hists.append(hist)
+        old = bisect.bisect_right(times, time - 4 * w) - 1
+        if old > 0:
+            del times[:old], hists[:old]
+        if time - times[0] < 3.5 * w:
             return
-        times = [t for t, _ in self._recent]
 
         def at(when: float) -> np.ndarray:
-            i = min(range(len(times)), key=lambda k: abs(times[k] - when))
-            return self._recent[i][1]
+            i = bisect.bisect_left(times, when)
+            if i == len(times) or (i > 0 and when - times[i - 1] < times[i] - when):
+                i -= 1
+            return hists[i]
 
         outer_left, left, right = at(time - 4 * w), at(time - 3 * w), at(time - w)
         across = _distance(left, right)
@@ -185,11 +190,12 @@ class ShotDetector:
             return False
         steps = self._steps
         t = steps[i].time
-        centre, across = min(self._across, key=lambda item: abs(item[0] - t))
+        k = bisect.bisect_left(self._across, (t,))
+        centre, across = min(self._across[max(0, k - 1) : k + 1], key=lambda c: abs(c[0] - t))
         if abs(centre - t) > self.window / 2 or across < self.gradual_threshold:
             return False
         neighbours = max(steps[i - 1].change, steps[i + 1].change if i + 1 < len(steps) else 0)
-        return steps[i].colour < 0.5 * across or neighbours >= 0.5 * steps[i].change
+        return steps[i].colour < 0.35 * across or neighbours >= 0.5 * steps[i].change
 
     def _is_flash(self, i: int) -> bool:
         """A one-frame change that comes straight back (camera flash, glitch) is not a cut."""
@@ -240,15 +246,16 @@ def _distance(a: np.ndarray, b: np.ndarray) -> float:
 
 def _features(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """64-bin colour histogram (2 bits per channel) and a 16x9 grey thumbnail."""
-    pixels = image.reshape(-1, 3) >> 6
-    codes = (pixels[:, 0].astype(np.int32) << 4) | (pixels[:, 1] << 2) | pixels[:, 2]
-    hist = np.bincount(codes, minlength=64).astype(np.float32)
+    top = image >> 6
+    codes = (top[..., 0].astype(np.intp) << 4) | (top[..., 1] << 2) | top[..., 2]
+    hist = np.bincount(codes.ravel(), minlength=64).astype(np.float32)
     hist /= max(1.0, float(hist.sum()))
-    grey = image.mean(axis=2, dtype=np.float32)
-    h, w = grey.shape
+    h, w = image.shape[:2]
     bh, bw = max(1, h // 9), max(1, w // 16)
-    grey = grey[: bh * (h // bh), : bw * (w // bw)]
-    grey = grey.reshape(h // bh, bh, w // bw, bw).mean(axis=(1, 3))
+    crop = image[: bh * (h // bh), : bw * (w // bw)]
+    # Adding the channels one by one is ~5x faster than sum(axis=2) on small pictures.
+    grey = crop[..., 0].astype(np.float32) + crop[..., 1] + crop[..., 2]
+    grey = grey.reshape(h // bh, bh, w // bw, bw).mean(axis=(1, 3)) / 3
     return hist, grey
 
 

@@ -49,7 +49,8 @@ def _speak(script: Script, workdir: str) -> list[SpeechClip]:
     return [synthesize(spec, AUDIO_RATE, workdir, exe, i) for i, spec in enumerate(script.speech)]
 
 
-def _video_stream(container: av.container.OutputContainer, script: Script, clock: Clock):
+def _video_stream(container: av.container.OutputContainer, script: Script,
+                  clock: Clock) -> av.video.stream.VideoStream:
     keyint = max(1, round(script.gop_seconds * script.fps))
     stream = container.add_stream("libx264", rate=clock.rate, options={
         "preset": script.preset, "crf": str(script.crf), "g": str(keyint)})
@@ -58,12 +59,12 @@ def _video_stream(container: av.container.OutputContainer, script: Script, clock
     stream.time_base = Fraction(1, clock.den)
     stream.codec_context.time_base = Fraction(1, clock.den)
     if script.rotation:
-        # counter-clockwise degrees, as PyAV's VideoFrame.rotation reads it back
-        stream.set_display_rotation(script.rotation)
+        # The display matrix is counter-clockwise; Script.rotation is clockwise like probe().
+        stream.set_display_rotation(-script.rotation)
     return stream
 
 
-def _audio_stream(container: av.container.OutputContainer):
+def _audio_stream(container: av.container.OutputContainer) -> av.audio.stream.AudioStream:
     stream = container.add_stream("aac", rate=AUDIO_RATE, layout="mono")
     stream.bit_rate = 64000
     stream.time_base = Fraction(1, AUDIO_RATE)

@@ -160,9 +160,9 @@ class Script(_Spec):
     vfr: bool = False
     """Variable frame rate: frame durations of 1/(2 fps), 1/fps or 2/fps at random."""
     rotation: Literal[0, 90, 180, 270] = 0
-    """Display rotation in degrees counter-clockwise, written as a display matrix only
-    (pixels are not rotated). PyAV reads it back as ``frame.rotation`` normalised to
-    (-180, 180], so 270 reads as -90 and 180 as -180."""
+    """Display rotation in degrees clockwise (as phones tag it and ``probe`` reports it),
+    written as a display matrix only: pixels are not rotated. PyAV reads it back as
+    ``frame.rotation``, counter-clockwise and normalised to (-180, 180], so 90 reads as -90."""
     start_time: float = Field(default=0.0, ge=0)
     """Presentation time of the first frame in the file (a stream that starts late)."""
     gop_seconds: float = Field(default=2.0, gt=0)

@@ -150,7 +150,7 @@ class ShotImage:
             h, w = dst.shape
             xs = ((x0 + (np.arange(w) + 0.5) * f * (win_w / self.width)) / f).astype(np.intp)
             ys = ((y0 + (np.arange(h) + 0.5) * f * (win_h / self.height)) / f).astype(np.intp)
-            dst[:] = src[ys][:, np.minimum(xs, src.shape[1] - 1)]
+            dst[:] = src[np.minimum(ys, src.shape[0] - 1)][:, np.minimum(xs, src.shape[1] - 1)]
 
     def _moving_square(self, out: Yuv, p: float) -> None:
         # a square crossing the frame, so even a static shapes shot has motion

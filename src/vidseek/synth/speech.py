@@ -46,7 +46,11 @@ class SpeechClip:
 
 
 def find_espeak() -> str | None:
-    """The espeak-ng executable on PATH, or None."""
+    """Locate espeak-ng.
+
+    Returns:
+        The executable's path on PATH, or None when it is not installed.
+    """
     return shutil.which(ESPEAK)
 
 

@@ -99,7 +99,7 @@ class GroundTruth(_Record):
     """Nominal frame rate (the average for VFR)."""
     vfr: bool
     rotation: int
-    """Display rotation, degrees counter-clockwise (see `Script.rotation`)."""
+    """Display rotation, degrees clockwise (see `Script.rotation`)."""
     start_time: float
     """The container's start time in file seconds, as PyAV reads it back: a decoded time
     minus this is a timeline time."""

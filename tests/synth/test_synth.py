@@ -182,14 +182,14 @@ def test_late_start(tmp_path, suffix):
     assert_timecodes(frames)
 
 
-@pytest.mark.parametrize(("rotation", "reported"), [(90, 90), (270, -90)])
+@pytest.mark.parametrize(("rotation", "reported"), [(90, -90), (270, 90), (180, -180)])
 def test_rotation_metadata(tmp_path, rotation, reported):
     script = Script(width=192, height=108, rotation=rotation, audio=False,
                     shots=[ShotSpec(duration=0.5)])
     truth = build(script, tmp_path / "rot.mp4")
     frames = decode(tmp_path / "rot.mp4")
     assert truth.rotation == rotation
-    # counter-clockwise degrees as PyAV reads them back, normalised to (-180, 180]
+    # PyAV reads the display matrix counter-clockwise, normalised to (-180, 180]
     assert {r for _, _, r in frames} == {reported}
     assert frames[0][1].shape == (108, 192, 3)  # pixels are not rotated
     assert_timecodes(frames)
