@@ -123,6 +123,11 @@ def frames(
     fps: Annotated[float | None, typer.Option(help="Frames per second to sample.")] = None,
     count: Annotated[int | None, typer.Option(help="Frames spread evenly over the video.")] = None,
     size: Annotated[int, typer.Option(help="Longest side in pixels.")] = 320,
+    tolerance: Annotated[
+        float,
+        typer.Option(help="Seconds a frame may be off its time; keyframes that close are "
+                     "read instead (much faster). 0 means exact."),
+    ] = 0.0,
     image_format: Annotated[str, typer.Option("--format", help="jpeg or webp.")] = "jpeg",
     as_json: JsonOption = False,
 ) -> None:
@@ -139,7 +144,7 @@ def frames(
     saved = []
     suffix = "jpg" if image_format == "jpeg" else image_format
     for frame in sample_frames(video, times=sorted(times) if times else None, fps=fps,
-                               count=count, size=size):
+                               count=count, size=size, tolerance=tolerance):
         path = out / f"frame_{frame.time:010.3f}.{suffix}"
         path.write_bytes(encode_image(frame.image, image_format))
         saved.append({"requested": frame.requested, "time": frame.time, "path": str(path)})

@@ -132,6 +132,23 @@ def test_overview_reads_keyframes_only(videos):
         _assert_exact(frame, truth.fps)
 
 
+@pytest.mark.parametrize("name", ["cfr", "vfr", "late_ts"])
+def test_near_reads_keyframes_within_tolerance(videos, name):
+    """Within a tolerance, keyframes stand in where they are close enough: one decoded picture
+    each, every frame still showing the exact time it reports."""
+    path, truth = videos[name]
+    with VideoReader(path) as reader:
+        frames = list(reader.every(2.0, start=0.5, tolerance=1.0))
+        decoded = reader.stats.frames_decoded
+    assert len(frames) == int(np.ceil((truth.duration - 0.5) / 2.0 - 1e-9))
+    for frame in frames:
+        assert abs(frame.time - frame.requested) <= 1.0 + 1e-6
+        assert abs(read_timecode(frame.image) / 1000 - frame.time) <= 0.5 / truth.fps + 1e-3
+    if name != "late_ts":  # MPEG-TS has no keyframe index: exact frames instead
+        assert all(f.keyframe for f in frames)
+        assert decoded <= 2 * len(frames)
+
+
 def test_rotation_is_applied(videos):
     path, truth = videos["rotated"]
     info = probe(path)
@@ -173,3 +190,15 @@ def test_memory_stays_flat(tmp_path):
             peaks.append(tracemalloc.get_traced_memory()[1])
             tracemalloc.stop()
     assert peaks[1] < 1.5 * peaks[0] + 256 * 1024, peaks
+
+
+def test_passes_do_not_leak_into_each_other(videos):
+    """A pass left half-way (an unfinished generator) must not change how the next decodes."""
+    path, truth = videos["cfr"]
+    with VideoReader(path) as reader:
+        everything = [f.time for f in reader.frames()]
+        for _ in range(2):
+            next(reader.at([9.0]))  # left suspended while dropping non-reference frames
+            next(reader.frames(reference_only=True))
+            list(reader.near([3.0, 7.0], 1.0))
+            assert [f.time for f in reader.frames()] == everything

@@ -28,6 +28,15 @@ def test_f1_on_random_scripts(tmp_path, seconds, seed, size, fps):
     assert all(a.end == b.start for a, b in zip(shots, shots[1:]))
 
 
+def test_parts_in_parallel_agree_with_one_pass(tmp_path):
+    """Split across processes (with overlap at the seams), the shots are the same."""
+    script = random_script(150, seed=6, width=320, height=180, fps=25.0, with_speech=False,
+                           audio=False)
+    path = tmp_path / "video.mp4"
+    build(script, path)
+    assert detect_shots(path, workers=2) == detect_shots(path, workers=1)
+
+
 def test_cuts_are_frame_exact(tmp_path):
     """A cut lands on the first frame of the new shot, even where that frame was dropped
     from the fast pass (a non-reference frame)."""

@@ -86,6 +86,11 @@ class _Decoder:
         self.produced = False
         self._frames = self._decode()
 
+    def plain(self) -> None:
+        """Decode every frame from now on (undo any skipping a pass asked for)."""
+        self.skip_below = None
+        self.skip_all_nonref = self.only_keyframes = False
+
     def seek(self, pts: int) -> None:
         self.container.seek(pts, stream=self.stream, backward=True)
         self.stream.codec_context.flush_buffers()
@@ -161,8 +166,7 @@ class VideoReader:
         self._first_pts = self._clock.pts(self.info.video.start)
         self._keyframes: list[int] | None = None
         self._decoder = _Decoder(self.path, self._container, self._stream, self.stats)
-        self._frame_ticks = max(1, self._clock.pts(1 / max(self.info.video.fps, 1.0)) -
-                                self._clock.pts(0.0))
+        self._frame_ticks = max(1, self._clock_ticks(1 / max(self.info.video.fps, 1.0)))
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -220,24 +224,76 @@ class VideoReader:
             if shown is None:
                 raise MediaError(self.path, f"no frame decodes at {t:.3f} s")
             yield self._frame(shown, convert, requested=t)
-        dec.skip_below = None
+
+    def near(
+        self, times: Iterable[float], tolerance: float, *, size: Size = None
+    ) -> Iterator[Frame]:
+        """A frame within ``tolerance`` seconds of each time, as cheaply as possible.
+
+        Where the keyframe index has a keyframe that close, that keyframe is read (one seek,
+        one decoded picture); elsewhere the exact frame of :meth:`at` is. Each frame's
+        ``time`` is exact and ``requested`` is the time it answers. Use it when "about every
+        2 s" is what matters, not the instant: with keyframes every 2 s or less, sampling
+        every 2 s within 1 s decodes one picture per sample.
+        """
+        if tolerance < 0:
+            raise ValueError(f"tolerance must not be negative, got {tolerance}")
+        keyframes = self._keyframe_index()
+        slack = self._clock_ticks(tolerance)
+        convert = _Converter(self.info, size)
+        read: tuple[int, Frame | None] | None = None  # the last keyframe read, by index entry
+        previous = -math.inf
+        for t in times:
+            t = float(t)
+            self._check_time(t, previous)
+            previous = t
+            target = self._clock.pts(t)
+            i = bisect.bisect_left(keyframes, target)
+            nearest = min(keyframes[max(0, i - 1) : i + 1], key=lambda k: abs(k - target),
+                          default=None)
+            frame = None
+            if nearest is not None and abs(nearest - target) <= slack:
+                if read is None or read[0] != nearest:
+                    read = nearest, self._keyframe_at(nearest, convert)
+                frame = read[1]
+            if frame is None or abs(frame.time - t) > tolerance + 1e-6:
+                # Index timestamps can be a few frames off: check, and else be exact.
+                frame = next(self.at([t], size=size))
+            yield Frame(frame.time, frame.image, requested=t, keyframe=frame.keyframe)
 
     def every(
-        self, interval: float, *, start: float = 0.0, end: float | None = None, size: Size = None
+        self,
+        interval: float,
+        *,
+        start: float = 0.0,
+        end: float | None = None,
+        size: Size = None,
+        tolerance: float = 0.0,
     ) -> Iterator[Frame]:
-        """Frames at ``start, start + interval, ...`` up to ``end`` (exclusive)."""
+        """Frames at ``start, start + interval, ...`` up to ``end`` (exclusive); with a
+        ``tolerance``, the cheapest frames within it (see :meth:`near`)."""
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval}")
         end = self.duration if end is None else end
         count = max(0, math.ceil((end - start) / interval - 1e-9))
-        return self.at((start + k * interval for k in range(count)), size=size)
+        return self._exact_or_near((start + k * interval for k in range(count)), size, tolerance)
 
     def uniform(
-        self, count: int, *, start: float = 0.0, end: float | None = None, size: Size = None
+        self,
+        count: int,
+        *,
+        start: float = 0.0,
+        end: float | None = None,
+        size: Size = None,
+        tolerance: float = 0.0,
     ) -> Iterator[Frame]:
-        """``count`` frames at the centres of ``count`` equal parts of [start, end]."""
-        return self.at(_uniform_times(count, start, self.duration if end is None else end),
-                       size=size)
+        """``count`` frames at the centres of ``count`` equal parts of [start, end]; with a
+        ``tolerance``, the cheapest frames within it (see :meth:`near`)."""
+        times = _uniform_times(count, start, self.duration if end is None else end)
+        return self._exact_or_near(times, size, tolerance)
+
+    def _exact_or_near(self, times, size: Size, tolerance: float) -> Iterator[Frame]:
+        return self.near(times, tolerance, size=size) if tolerance else self.at(times, size=size)
 
     def overview(
         self, count: int, *, start: float = 0.0, end: float | None = None, size: Size = None
@@ -247,15 +303,12 @@ class VideoReader:
         ``requested`` says which time it stands for."""
         end = self.duration if end is None else end
         convert = _Converter(self.info, size)
-        dec = self._begin()
-        seen: set[int] = set()
+        seen: set[float] = set()
         for t in _uniform_times(count, start, end):
-            # The first frame out after a seek is the keyframe it landed on.
-            dec.seek(self._clock.pts(t))
-            frame = dec.next()
-            if frame is not None and frame.pts not in seen:
-                seen.add(frame.pts)
-                yield self._frame(frame, convert, requested=t)
+            frame = self._keyframe_at(self._clock.pts(t), convert)
+            if frame is not None and frame.time not in seen:
+                seen.add(frame.time)
+                yield Frame(frame.time, frame.image, requested=t, keyframe=frame.keyframe)
 
     def frames(
         self,
@@ -269,8 +322,8 @@ class VideoReader:
         """Every frame shown in [start, end), in order.
 
         Args:
-            reference_only: let the decoder drop non-reference frames (typically half to
-                two thirds of H.264 frames): a cheaper, irregular sampling of the stream.
+            reference_only: let the decoder drop non-reference frames (a third to two
+                thirds of typical H.264): a cheaper, irregular sampling of the stream.
             keyframes_only: decode keyframes only (fastest; seconds apart).
         """
         end = self.duration if end is None else end
@@ -278,16 +331,13 @@ class VideoReader:
         dec = self._begin()
         dec.skip_all_nonref, dec.only_keyframes = reference_only, keyframes_only
         frame = self._seek_to(self._clock.pts(start)) if start > 0 else dec.next()
-        try:
-            while frame is not None:
-                t = self._clock.seconds(frame.pts)
-                if t >= end:
-                    break
-                if t >= start - 1e-9:
-                    yield self._frame(frame, convert)
-                frame = dec.next()
-        finally:
-            dec.skip_all_nonref = dec.only_keyframes = False
+        while frame is not None:
+            t = self._clock.seconds(frame.pts)
+            if t >= end:
+                break
+            if t >= start - 1e-9:
+                yield self._frame(frame, convert)
+            frame = dec.next()
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -323,8 +373,15 @@ class VideoReader:
         return target - here > self._clock_ticks(_UNINDEXED_SEEK_DISTANCE)
 
     def _keyframe_index(self) -> list[int]:
+        """Presentation times (pts) of the keyframes the container indexes.
+
+        MP4 indexes decode times, which run a constant reorder delay ahead of presentation
+        times for keyframes; the first keyframe is shown at the stream start, which gives the
+        delay."""
         if self._keyframes is None:
-            self._keyframes = [e.timestamp for e in self._stream.index_entries if e.is_keyframe]
+            raw = [e.timestamp for e in self._stream.index_entries if e.is_keyframe]
+            delay = max(0, self._first_pts - raw[0]) if raw else 0
+            self._keyframes = [k + delay for k in raw]
         return self._keyframes
 
     def _seek_to(self, target: int) -> av.VideoFrame | None:
@@ -345,8 +402,17 @@ class VideoReader:
             position = max(self._first_pts, position - back)
             back *= 2
 
+    def _keyframe_at(self, position: int, convert: _Converter) -> Frame | None:
+        """The keyframe a seek to ``position`` lands on (the first frame out after a seek)."""
+        dec = self._decoder
+        dec.plain()
+        dec.seek(position)
+        frame = dec.next()
+        return None if frame is None else self._frame(frame, convert)
+
     def _begin(self) -> _Decoder:
-        """The decoder, back at the start if an earlier pass moved it."""
+        """The decoder, decoding every frame, back at the start if an earlier pass moved it."""
+        self._decoder.plain()
         if self._decoder.produced:
             self._decoder.seek(self._first_pts)
         return self._decoder
@@ -443,19 +509,23 @@ def sample_frames(
     start: float = 0.0,
     end: float | None = None,
     size: Size = None,
+    tolerance: float = 0.0,
 ) -> Iterator[Frame]:
     """Frames of ``path`` at given ``times``, at a rate (``fps``), or ``count`` spread evenly.
 
-    Give exactly one of ``times``, ``fps`` and ``count``. The file stays open while the
-    iterator is consumed.
+    Give exactly one of ``times``, ``fps`` and ``count``. With a ``tolerance`` (seconds),
+    keyframes that close stand in for exact frames (see :meth:`VideoReader.near`). The file
+    stays open while the iterator is consumed.
     """
     chosen = [name for name, v in (("times", times), ("fps", fps), ("count", count)) if v]
     if len(chosen) != 1:
         raise ValueError("give exactly one of times, fps and count")
     with VideoReader(path) as reader:
         if times is not None:
-            yield from reader.at(times, size=size)
+            yield from reader._exact_or_near(times, size, tolerance)
         elif fps is not None:
-            yield from reader.every(1.0 / fps, start=start, end=end, size=size)
+            yield from reader.every(1.0 / fps, start=start, end=end, size=size,
+                                    tolerance=tolerance)
         else:
-            yield from reader.uniform(count, start=start, end=end, size=size)
+            yield from reader.uniform(count, start=start, end=end, size=size,
+                                      tolerance=tolerance)

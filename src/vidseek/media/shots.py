@@ -19,7 +19,10 @@ Two signals, both cheap on 64x36 pictures:
 from __future__ import annotations
 
 import bisect
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -35,6 +38,9 @@ __all__ = [
     "refine_cuts",
     "shots_between",
 ]
+
+# detect_shots splits a video across processes only into parts at least this long (seconds).
+_MIN_PART = 60.0
 
 DETECTION_SIZE = (64, 36)
 """Picture size the detector is tuned for (any size works; larger only costs time)."""
@@ -94,6 +100,12 @@ class ShotDetector:
         steady_ratio: float = 2.5,
         min_shot: float = 0.4,
     ) -> None:
+        self.settings = {
+            "cut_threshold": cut_threshold, "cut_ratio": cut_ratio,
+            "gradual_threshold": gradual_threshold, "window": window,
+            "steady_ratio": steady_ratio, "min_shot": min_shot,
+        }
+        """The arguments this detector was made with."""
         self.cut_threshold = cut_threshold
         self.cut_ratio = cut_ratio
         self.gradual_threshold = gradual_threshold
@@ -160,7 +172,7 @@ class ShotDetector:
         cuts = self._cuts()
         found = cuts + self._graduals(cuts)
         found.sort(key=lambda b: b.time)
-        return self._thin(found)
+        return _thin(found, self.min_shot)
 
     def shots(self, duration: float) -> list[Shot]:
         """Shots covering [0, duration]."""
@@ -228,15 +240,16 @@ class ShotDetector:
         middle = (core[0] + core[-1]) / 2
         return [ShotBoundary(middle, "gradual", start, end, min(1.0, peak))]
 
-    def _thin(self, found: list[ShotBoundary]) -> list[ShotBoundary]:
-        kept: list[ShotBoundary] = []
-        for b in found:
-            if kept and b.time - kept[-1].time < self.min_shot:
-                if b.score > kept[-1].score:
-                    kept[-1] = b
-                continue
-            kept.append(b)
-        return kept
+def _thin(found: list[ShotBoundary], min_shot: float) -> list[ShotBoundary]:
+    """Of boundaries closer than ``min_shot`` seconds, keep the stronger."""
+    kept: list[ShotBoundary] = []
+    for b in found:
+        if kept and b.time - kept[-1].time < min_shot:
+            if b.score > kept[-1].score:
+                kept[-1] = b
+            continue
+        kept.append(b)
+    return kept
 
 
 def _distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -295,6 +308,7 @@ def detect_shots(
     duration: float | None = None,
     detector: ShotDetector | None = None,
     progress: Callable[[float], None] | None = None,
+    workers: int | None = None,
 ) -> list[Shot]:
     """Shots of a video as (start, end) seconds.
 
@@ -304,26 +318,79 @@ def detect_shots(
             :class:`vidseek.media.Frame` from an existing sampling pass (cuts then sit at
             the first sampled frame of each new shot).
         duration: length of the video; read from the file for a path.
-        detector: a configured :class:`ShotDetector` (defaults otherwise).
-        progress: called with the timeline seconds read so far.
+        detector: a :class:`ShotDetector` whose settings to use (defaults otherwise).
+        progress: called with how many timeline seconds are done.
+        workers: processes for a path: a long video is cut into that many parts, each read
+            with a few seconds of overlap so that boundaries near the seams come out the
+            same as in one pass. Default: one per core, each part at least a minute long.
     """
-    detector = detector or ShotDetector()
+    settings = (detector or ShotDetector()).settings
     if not isinstance(source, (str, Path)):
+        detector = ShotDetector(**settings)
         last = 0.0
         for frame in source:
             detector.add(frame.time, frame.image)
             last = frame.time
         return detector.shots(last if duration is None else duration)
 
+    from vidseek.media.probe import probe
+
+    length = probe(source).duration
+    parts = _parts(length, workers)
+    if len(parts) == 1:
+        found = _boundaries_in(source, 0.0, length, settings, progress)
+    else:
+        found = []
+        context = multiprocessing.get_context("spawn")  # fork would copy open decoders
+        with ProcessPoolExecutor(len(parts), mp_context=context) as pool:
+            jobs = [pool.submit(_boundaries_in, source, a, b, settings) for a, b in parts]
+            done = 0.0
+            for job, (a, b) in zip(jobs, parts):
+                found.extend(job.result())
+                done += b - a
+                if progress is not None:
+                    progress(done)
+    found.sort(key=lambda b: b.time)
+    length = length if duration is None else duration
+    return shots_between(_thin(found, settings["min_shot"]), length)
+
+
+def _parts(length: float, workers: int | None) -> list[tuple[float, float]]:
+    workers = workers or os.cpu_count() or 1
+    count = max(1, min(workers, int(length // _MIN_PART)))
+    edges = [length * k / count for k in range(count + 1)]
+    return list(zip(edges, edges[1:]))
+
+
+def _boundaries_in(
+    path: str | Path,
+    start: float,
+    end: float,
+    settings: dict,
+    progress: Callable[[float], None] | None = None,
+) -> list[ShotBoundary]:
+    """Boundaries whose time lies in [start, end), reading some context on either side."""
     from vidseek.media.frames import VideoReader
 
-    with VideoReader(source) as reader:
-        for frame in reader.frames(size=DETECTION_SIZE, reference_only=True):
+    detector = ShotDetector(**settings)
+    margin = _context_seconds(detector)
+    with VideoReader(path) as reader:
+        frames = reader.frames(
+            start=max(0.0, start - margin), end=end + margin, size=DETECTION_SIZE,
+            reference_only=True,
+        )
+        for frame in frames:
             detector.add(frame.time, frame.image)
             if progress is not None:
-                progress(frame.time)
-        boundaries = refine_cuts(reader, detector.boundaries())
-        return shots_between(boundaries, reader.duration if duration is None else duration)
+                progress(max(0.0, frame.time - start))
+        found = refine_cuts(reader, detector.boundaries())
+    return [b for b in found if start <= b.time < end]
+
+
+def _context_seconds(detector: ShotDetector) -> float:
+    """How far around a time the detector looks: the slow signal spans four windows, the cut
+    test one second each side."""
+    return 4 * detector.window + 1.0 + detector.min_shot
 
 
 def shots_between(boundaries: list[ShotBoundary], duration: float) -> list[Shot]:
