@@ -5,7 +5,7 @@ import vidseek.media
 
 
 def test_top_level_names():
-    assert sorted(vidseek.__all__) == ["MediaError", "VidseekError", "__version__"]
+    assert sorted(vidseek.__all__) == ["MediaError", "ModelError", "VidseekError", "__version__"]
 
 
 def test_media_names():
@@ -18,5 +18,6 @@ def test_media_names():
 
 
 def test_errors_are_builtins_too():
-    assert issubclass(vidseek.MediaError, ValueError)
-    assert issubclass(vidseek.MediaError, vidseek.VidseekError)
+    for error in (vidseek.MediaError, vidseek.ModelError):
+        assert issubclass(error, ValueError)
+        assert issubclass(error, vidseek.VidseekError)

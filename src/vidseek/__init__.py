@@ -1,7 +1,7 @@
 """vidseek: ask questions about long videos and get answers that point to exact moments."""
 
-from vidseek.errors import MediaError, VidseekError
+from vidseek.errors import MediaError, ModelError, VidseekError
 
 __version__ = "0.1.0"
 
-__all__ = ["MediaError", "VidseekError", "__version__"]
+__all__ = ["MediaError", "ModelError", "VidseekError", "__version__"]

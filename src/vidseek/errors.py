@@ -3,14 +3,15 @@
 The library raises; only the command line turns errors into exit codes.
 
     VidseekError                 root of everything vidseek raises on purpose
-    └── MediaError (ValueError)  a file that cannot be read as a video: names the file and why
+    ├── MediaError (ValueError)  a file that cannot be read as a video: names the file and why
+    └── ModelError (ValueError)  a model spec that cannot be used: says what to pass instead
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["MediaError", "VidseekError"]
+__all__ = ["MediaError", "ModelError", "VidseekError"]
 
 
 class VidseekError(Exception):
@@ -29,3 +30,8 @@ class MediaError(VidseekError, ValueError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class ModelError(VidseekError, ValueError):
+    """A model spec that cannot be used: unknown form, missing files, or a download that was
+    not allowed. The message says what to do."""

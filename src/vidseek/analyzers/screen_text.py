@@ -1,0 +1,400 @@
+"""On-screen text: what is written on the frames, as ``text`` observations with times.
+
+OCR costs 0.15 to 0.6 s a 640 x 360 frame on 2 cores, so every sampled frame first gets a
+cheap look (under a millisecond) and OCR runs only when something that could be text
+changed since the last frame it read:
+
+1. *Strokes.* Text is made of thin strokes. A morphological top-hat and black-hat (9 px at
+   640 px wide) mark bright and dark structures narrower than 9 px. Flat areas, smooth
+   gradients, wide shapes and wide bars (such as the timecode barcode of synthetic videos)
+   are not strokes.
+2. *Change with slack.* Grey thumbnails 160 px wide of this frame and of the last frame
+   read are compared pixel by pixel against the range of a 5 x 5 neighbourhood in the other
+   frame, so a slow pan or zoom is not a change but text appearing or leaving is.
+3. *Cells.* The frame is split into 16 x 9 cells. A cell has changed when a fifth of its
+   pixels changed near strokes (in either frame). Any changed cell means OCR.
+
+Between two OCR'd frames the lines read last are taken to be still there. Lines are tracked
+from one OCR to the next: a line matches an open one when their normalised texts (case,
+spaces and Unicode forms folded) are at least `similarity` alike (``difflib`` ratio) and
+their boxes overlap. A line OCR misses while its box looks the same as when it was read
+stays open (a misread frame, not a disappearance); "looks the same" means the grey
+thumbnails inside the box correlate (0.8 or more).
+
+Times: ``start`` is the time of the first sampled frame showing the line and ``end`` the
+time of the first sampled frame without it (at the end of the video, the last frame showing
+it plus one interval, clipped to the duration). Both are therefore late by less than one
+`interval`: the true start lies in (start - interval, start], the true end in
+(data["last_seen"], end]. With 1 s sampling a text shown for 3 s or more overlaps its
+observation with an IoU above 0.5.
+
+Lines that are unlikely to be text are dropped: a confidence below `min_confidence`, fewer
+than two letters or digits, a box taller than a third of the frame, a box far wider than
+the characters read could fill, or a box with hardly any thin strokes in it (what OCR makes
+of barcodes and textures). Lines up to 30 % of the frame height were read in tests, but
+bold lettering with strokes much wider than 9 px (at 640 px wide) may be missed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import unicodedata
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from vidseek.media import Frame
+from vidseek.models.ocr import DEFAULT_SPEC, TextLine, TextReader, resolve_ocr
+from vidseek.types import Observation
+
+__all__ = ["ScreenTextAnalyzer"]
+
+_THUMB_WIDTH = 160  # pixels of the grey thumbnails compared for change
+_STROKE_WIDTH = 640  # pixels wide the stroke map is computed at
+_STROKE_KERNEL = 9  # structures narrower than this (at _STROKE_WIDTH) are strokes
+_STROKE_LEVEL = 40  # grey levels a stroke stands out from its surroundings
+_SLACK = 5  # neighbourhood (thumbnail pixels) a pixel may move and still be "the same"
+_CHANGE_LEVEL = 40  # grey levels outside that neighbourhood's range that count as change
+_GRID = (9, 16)  # cells (rows, columns) for the change decision
+_CELL_CHANGED = 0.2  # fraction of a cell's pixels that must change for the cell to change
+_SAME_BOX_CORRELATION = 0.8  # a line's box correlates this well while it is shown
+_MIN_BOX_IOU = 0.3  # boxes of the same line in two frames overlap at least this much
+_MAX_LINE_HEIGHT = 1 / 3  # a box taller than this (fraction of the frame) is not a line
+_MAX_CHAR_ASPECT = 2.0  # box width / height per character read; more means misread junk
+_MIN_STROKE_SHARE = 0.08  # text boxes measured 0.17-0.97 stroke pixels, barcode junk < 0.05
+
+_STROKE_SE = cv2.getStructuringElement(cv2.MORPH_RECT, (_STROKE_KERNEL, _STROKE_KERNEL))
+_SLACK_SE = np.ones((_SLACK, _SLACK), np.uint8)
+_NEAR_SE = np.ones((3, 3), np.uint8)
+
+
+class ScreenTextAnalyzer:
+    """A `FrameAnalyzer` that reads burned-in and scene text, OCR'ing only changed frames.
+
+    Each observation has ``kind="text"``, the line as read, its times (see the module
+    docstring for their precision), ``source`` naming the reader, and ``data``::
+
+        {"box": [x0, y0, x1, y1],  # fractions of the frame, origin top left
+         "confidence": float,      # mean recogniser score of the chosen reading, 0..1
+         "last_seen": float}       # time of the last sampled frame showing it
+
+    Args:
+        reader: a `TextReader`, or an OCR spec for `vidseek.models.ocr.resolve_ocr`
+            (default ``rapidocr``, embedded models; they load on the first OCR).
+        interval: seconds between the frames it wants.
+        size: longest side in pixels of the frames it wants. At 640 (640 x 360 for 16:9)
+            lines down to 9 px (2.5 % of the height) are read, in about 0.2 s per OCR on
+            2 cores; at 480 such lines are lost (0.16 s), at 960 and 1280 the same lines
+            cost 0.39 s and 0.61 s.
+        min_confidence: lines the recogniser is less sure of are dropped.
+        similarity: how alike (0..1) two readings must be to be the same line.
+
+    Attributes:
+        ocr_calls: frames OCR'd since `start`.
+        frames: frames seen since `start`.
+
+    Raises:
+        OCRModelError: `reader` is a spec that cannot be used.
+    """
+
+    name = "text"
+    version = "1"
+
+    def __init__(self, reader: TextReader | str = DEFAULT_SPEC, *, interval: float = 1.0,
+                 size: int = 640, min_confidence: float = 0.6,
+                 similarity: float = 0.8) -> None:
+        if interval <= 0:
+            raise ValueError(f"interval must be positive, got {interval}")
+        if size < 32:
+            raise ValueError(f"size must be at least 32 pixels, got {size}")
+        self.reader: TextReader = resolve_ocr(reader) if isinstance(reader, str) else reader
+        self.interval = float(interval)
+        self.size = int(size)
+        self.min_confidence = min_confidence
+        self.similarity = similarity
+        self.ocr_calls = 0
+        self.frames = 0
+        self._video_id: str | None = None
+        self._duration = math.inf
+        self._reference: _Look | None = None
+        self._open: list[_Track] = []
+
+    def start(self, video_id: str, duration: float) -> None:
+        """Forget any previous video and begin this one.
+
+        Args:
+            video_id: the video's id.
+            duration: seconds of video; observation ends are clipped to it (a duration that
+                is not positive clips nothing).
+        """
+        self._video_id = video_id
+        self._duration = duration if duration > 0 else math.inf
+        self._reference = None
+        self._open = []
+        self.ocr_calls = self.frames = 0
+
+    def add(self, frame: Frame) -> list[Observation]:
+        """Take the next sampled frame, in time order.
+
+        Args:
+            frame: the frame, ideally `size` on its longest side.
+
+        Returns:
+            Observations of lines that were on screen and are gone in this frame.
+
+        Raises:
+            RuntimeError: `start` was not called first.
+        """
+        if self._video_id is None:
+            raise RuntimeError("call start(video_id, duration) before add()")
+        self.frames += 1
+        look = _look(frame.image)
+        if self._reference is not None and not _changed_cells(look, self._reference).any():
+            for track in self._open:
+                track.last = frame.time
+            return []
+        self._reference = look
+        return self._update(self._read(frame.image, look), frame.time, look)
+
+    def finish(self) -> list[Observation]:
+        """The video ended: observations of the lines still on screen.
+
+        Returns:
+            One observation per open line, ending one interval after it was last seen
+            (clipped to the duration).
+        """
+        if self._video_id is None:
+            return []
+        done = [self._observation(t, min(t.last + self.interval, self._duration))
+                for t in self._open]
+        self._open = []
+        self._reference = None
+        return sorted(done, key=lambda obs: obs.start)
+
+    # -- reading and tracking ------------------------------------------------------------
+
+    def _read(self, image: np.ndarray, look: _Look) -> list[TextLine]:
+        """OCR a frame, keeping the lines that are likely text."""
+        self.ocr_calls += 1
+        aspect = image.shape[1] / image.shape[0]
+        return [line for line in self.reader.read(image)
+                if _plausible(line, aspect, self.min_confidence)
+                and _stroke_share(look, line.box) >= _MIN_STROKE_SHARE]
+
+    def _update(self, lines: list[TextLine], time: float, look: _Look) -> list[Observation]:
+        """Match the lines just read to the open ones; close those that are gone."""
+        pairs = self._match(lines)
+        kept: list[_Track] = []
+        closed: list[Observation] = []
+        for i, track in enumerate(self._open):
+            if i in pairs:
+                track.see(lines[pairs[i]], time, look)
+                kept.append(track)
+            elif _box_unchanged(look, track.look, track.box):
+                track.last = time  # OCR missed it, but the picture there has not changed
+                kept.append(track)
+            else:
+                closed.append(self._observation(track, time))
+        matched = set(pairs.values())
+        kept += [_Track.first_read(line, time, look)
+                 for j, line in enumerate(lines) if j not in matched]
+        self._open = kept
+        return sorted(closed, key=lambda obs: obs.start)
+
+    def _match(self, lines: list[TextLine]) -> dict[int, int]:
+        """Open track index -> line index, best matches first, each used once."""
+        candidates = []
+        for i, track in enumerate(self._open):
+            for j, line in enumerate(lines):
+                alike = _similarity(track.key, _normalise(line.text))
+                overlap = _iou(track.box, line.box)
+                if alike >= self.similarity and overlap >= _MIN_BOX_IOU:
+                    candidates.append((alike, overlap, i, j))
+        pairs: dict[int, int] = {}
+        used: set[int] = set()
+        for _, _, i, j in sorted(candidates, reverse=True):
+            if i not in pairs and j not in used:
+                pairs[i] = j
+                used.add(j)
+        return pairs
+
+    def _observation(self, track: _Track, end: float) -> Observation:
+        text, confidence, box = track.best()
+        return Observation(
+            video_id=self._video_id or "", start=track.first, end=max(end, track.first),
+            kind="text", text=text, source=self.reader.name,
+            data={"box": list(box), "confidence": round(confidence, 4),
+                  "last_seen": track.last})
+
+
+@dataclass
+class _Track:
+    """A line on screen, from its first reading to its last."""
+
+    first: float
+    last: float
+    look: _Look
+    """The frame it was last read in."""
+    box: tuple[float, float, float, float]
+    readings: dict[str, _Reading] = field(default_factory=dict)
+
+    @classmethod
+    def first_read(cls, line: TextLine, time: float, look: _Look) -> _Track:
+        """A new track for a line read for the first time."""
+        track = cls(time, time, look, line.box)
+        track.see(line, time, look)
+        return track
+
+    def see(self, line: TextLine, time: float, look: _Look) -> None:
+        """Record another reading of this line."""
+        self.last, self.look, self.box = time, look, line.box
+        reading = self.readings.setdefault(line.text, _Reading())
+        reading.count += 1
+        reading.confidence_sum += line.confidence
+        reading.box = line.box
+
+    @property
+    def key(self) -> str:
+        """The best reading, normalised for matching."""
+        return _normalise(self.best()[0])
+
+    def best(self) -> tuple[str, float, tuple[float, float, float, float]]:
+        """The reading with the most total confidence: text, mean confidence, box."""
+        text, reading = max(self.readings.items(), key=lambda kv: kv[1].confidence_sum)
+        return text, reading.confidence_sum / reading.count, reading.box
+
+
+@dataclass
+class _Reading:
+    count: int = 0
+    confidence_sum: float = 0.0
+    box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+
+def _plausible(line: TextLine, aspect: float, min_confidence: float) -> bool:
+    """Whether a line read by OCR is likely text, not junk (see the module docstring).
+
+    Args:
+        line: the line.
+        aspect: frame width / height, to compare box sides in pixels.
+        min_confidence: lowest recogniser score kept.
+    """
+    x0, y0, x1, y1 = line.box
+    height, width = y1 - y0, (x1 - x0) * aspect
+    if line.confidence < min_confidence or not 0 < height <= _MAX_LINE_HEIGHT:
+        return False
+    if sum(ch.isalnum() for ch in line.text) < 2:
+        return False
+    return width / height <= _MAX_CHAR_ASPECT * len(line.text)
+
+
+def _normalise(text: str) -> str:
+    """Text for comparing readings: Unicode-compatible forms, case and spaces folded."""
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+# -- the cheap look ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Look:
+    """What the change test keeps of a frame (a few kilobytes)."""
+
+    grey: np.ndarray
+    """Grey thumbnail, `_THUMB_WIDTH` wide."""
+    stroke_share: np.ndarray
+    """Same shape, float: the share of stroke pixels under each thumbnail pixel."""
+    strokes: np.ndarray
+    """Same shape, boolean: strokes at or next to the pixel."""
+
+
+def _look(image: np.ndarray) -> _Look:
+    """Grey thumbnail and stroke map of an RGB frame.
+
+    Args:
+        image: ``H x W x 3`` uint8 RGB.
+
+    Returns:
+        The look.
+    """
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    height, width = grey.shape
+    # a fixed working width, so that "thin" means the same at any frame size
+    work = (_STROKE_WIDTH, max(1, round(height * _STROKE_WIDTH / width)))
+    if (width, height) != work:
+        shrink = width > _STROKE_WIDTH
+        grey = cv2.resize(grey, work, interpolation=cv2.INTER_AREA if shrink else
+                          cv2.INTER_LINEAR)
+    strokes = np.maximum(cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, _STROKE_SE),
+                         cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, _STROKE_SE))
+    thumb = (_THUMB_WIDTH, max(1, round(work[1] * _THUMB_WIDTH / _STROKE_WIDTH)))
+    small = cv2.resize(grey, thumb, interpolation=cv2.INTER_AREA)
+    stroke_share = cv2.resize((strokes > _STROKE_LEVEL).astype(np.float32), thumb,
+                              interpolation=cv2.INTER_AREA)
+    near = cv2.dilate((stroke_share > 0.05).astype(np.uint8), _NEAR_SE) > 0
+    return _Look(small, stroke_share, near)
+
+
+def _changed_pixels(a: _Look, b: _Look) -> np.ndarray:
+    """Pixels of either thumbnail outside the range of their neighbourhood in the other."""
+    def outside(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        low, high = cv2.erode(y, _SLACK_SE), cv2.dilate(y, _SLACK_SE)
+        return np.maximum(cv2.subtract(x, high), cv2.subtract(low, x))
+
+    return np.maximum(outside(a.grey, b.grey), outside(b.grey, a.grey)) > _CHANGE_LEVEL
+
+
+def _changed_cells(a: _Look, b: _Look) -> np.ndarray:
+    """Boolean grid (`_GRID`) of cells where text may have appeared or gone."""
+    if a.grey.shape != b.grey.shape:
+        return np.ones(_GRID, bool)  # a different picture size: nothing can be assumed
+    near_text = _changed_pixels(a, b) & (a.strokes | b.strokes)
+    share = cv2.resize(near_text.astype(np.float32), (_GRID[1], _GRID[0]),
+                       interpolation=cv2.INTER_AREA)
+    return share > _CELL_CHANGED
+
+
+def _box_unchanged(now: _Look, then: _Look, box: tuple[float, float, float, float]) -> bool:
+    """Whether the picture inside `box` (fractions of the frame) is the same `now` as `then`:
+    correlated, whatever the brightness. Text measured 0.97-1.0 between frames showing it
+    and about 0 once it was gone."""
+    if now.grey.shape != then.grey.shape:
+        return False
+    where = _pixels(box, then.grey.shape)
+    a = now.grey[where].astype(np.float64)
+    b = then.grey[where].astype(np.float64)
+    a -= a.mean()
+    b -= b.mean()
+    norm = math.sqrt(float((a * a).sum() * (b * b).sum()))
+    return norm > 0 and float((a * b).sum()) / norm >= _SAME_BOX_CORRELATION
+
+
+def _stroke_share(look: _Look, box: tuple[float, float, float, float]) -> float:
+    """The share of stroke pixels inside `box` (fractions of the frame)."""
+    region = look.stroke_share[_pixels(box, look.stroke_share.shape)]
+    return float(region.mean()) if region.size else 0.0
+
+
+def _pixels(box: tuple[float, float, float, float],
+            shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """Row and column slices of an array of `shape` covering `box`, at least one pixel."""
+    h, w = shape[:2]
+    x0, y0 = min(int(box[0] * w), w - 1), min(int(box[1] * h), h - 1)
+    x1, y1 = max(x0 + 1, math.ceil(box[2] * w)), max(y0 + 1, math.ceil(box[3] * h))
+    return slice(y0, y1), slice(x0, x1)

