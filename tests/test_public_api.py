@@ -5,7 +5,10 @@ import vidseek.media
 
 
 def test_top_level_names():
-    assert sorted(vidseek.__all__) == ["MediaError", "ModelError", "VidseekError", "__version__"]
+    assert sorted(vidseek.__all__) == [
+        "MediaError", "ModelError", "Observation", "StoreError", "UnknownVideoError",
+        "VidseekError", "__version__",
+    ]
 
 
 def test_media_names():

@@ -4,14 +4,16 @@ The library raises; only the command line turns errors into exit codes.
 
     VidseekError                 root of everything vidseek raises on purpose
     ├── MediaError (ValueError)  a file that cannot be read as a video: names the file and why
-    └── ModelError (ValueError)  a model spec that cannot be used: says what to pass instead
+    ├── ModelError (ValueError)  a model spec that cannot be used: says what to pass instead
+    └── StoreError               a library that cannot be opened or written as asked
+        └── UnknownVideoError (KeyError)  no video, or more than one, matches what was given
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["MediaError", "ModelError", "VidseekError"]
+__all__ = ["MediaError", "ModelError", "StoreError", "UnknownVideoError", "VidseekError"]
 
 
 class VidseekError(Exception):
@@ -35,3 +37,23 @@ class MediaError(VidseekError, ValueError):
 class ModelError(VidseekError, ValueError):
     """A model spec that cannot be used: unknown form, missing files, or a download that was
     not allowed. The message says what to do."""
+
+
+class StoreError(VidseekError):
+    """A library that cannot be opened or written as asked. The message says what to do."""
+
+
+class UnknownVideoError(StoreError, KeyError):
+    """No video in the library matches an id, id prefix or path (or a prefix matches several).
+
+    Attributes:
+        query: what the caller asked for.
+    """
+
+    def __init__(self, query: str, reason: str) -> None:
+        self.query = query
+        super().__init__(f"{query!r}: {reason}")
+
+    def __str__(self) -> str:
+        # KeyError.__str__ would repr() the message; show it as written.
+        return str(self.args[0])

@@ -1,0 +1,152 @@
+"""The three tables of a library, declared once, and conversion of rows to and from records.
+
+``observations.vector`` is a nullable fixed-size list of float32: a null vector means the
+analyzer made no embedding for that row (shots, faces without embeddings...). The width is
+fixed per library and recorded in ``meta.json`` as ``vector_dim``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import pyarrow as pa
+
+from vidseek.errors import StoreError
+from vidseek.types import Observation
+
+__all__ = [
+    "DEFAULT_VECTOR_DIM",
+    "RUNS",
+    "VIDEOS",
+    "observation_rows",
+    "observations_schema",
+    "row_to_observation",
+]
+
+DEFAULT_VECTOR_DIM = 384
+"""Width of text embeddings from the default embedder (multilingual e5-small)."""
+
+_TIME = pa.timestamp("us", tz="UTC")
+
+
+def _field(name: str, type_: pa.DataType, nullable: bool = False) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable)
+
+
+VIDEOS = pa.schema(
+    [
+        _field("video_id", pa.string()),
+        _field("paths", pa.string()),  # JSON list of absolute paths
+        _field("info", pa.string()),  # JSON of MediaInfo
+        _field("added_at", _TIME),
+    ]
+)
+"""One row per video."""
+
+RUNS = pa.schema(
+    [
+        _field("video_id", pa.string()),
+        _field("analyzer", pa.string()),
+        _field("version", pa.string()),
+        _field("run_id", pa.string()),
+        _field("rows", pa.int64()),
+        _field("completed_at", _TIME),
+    ]
+)
+"""One row per committed run; writing it is the commit point of a run."""
+
+
+def observations_schema(vector_dim: int) -> pa.Schema:
+    """The ``observations`` table for a library whose vectors have ``vector_dim`` floats."""
+    return pa.schema(
+        [
+            _field("video_id", pa.string()),
+            _field("analyzer", pa.string()),
+            _field("version", pa.string()),
+            _field("run_id", pa.string()),
+            _field("start", pa.float64()),
+            _field("end", pa.float64()),
+            _field("kind", pa.string()),
+            _field("text", pa.string()),
+            _field("vector", pa.list_(pa.float32(), vector_dim), nullable=True),
+            _field("data", pa.string()),  # JSON object
+            _field("source", pa.string()),
+        ]
+    )
+
+
+def now() -> datetime:
+    """The current time in UTC, as stored in timestamp columns."""
+    return datetime.now(timezone.utc)
+
+
+def _json_default(value: Any) -> Any:
+    # numpy scalars and arrays come out of analyzers; store them as plain JSON numbers/lists.
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def observation_rows(
+    observations: list[Observation],
+    *,
+    analyzer: str,
+    version: str,
+    run_id: str,
+    schema: pa.Schema,
+) -> pa.Table:
+    """Observations as a table in the ``observations`` schema, tagged with their run.
+
+    Raises:
+        StoreError: when a vector has the wrong width or ``data`` cannot be written as JSON.
+    """
+    dim = schema.field("vector").type.list_size
+    vectors: list[list[float] | None] = []
+    data: list[str] = []
+    for obs in observations:
+        if obs.vector is not None and len(obs.vector) != dim:
+            raise StoreError(
+                f"{analyzer} observation at {obs.start:.3f}s has a {len(obs.vector)}-float "
+                f"vector, but this library stores {dim}-float vectors: use an embedder of "
+                f"width {dim}, or index into a new library created with vector_dim="
+                f"{len(obs.vector)}"
+            )
+        vectors.append(obs.vector)
+        try:
+            data.append(json.dumps(obs.data, default=_json_default, separators=(",", ":")))
+        except (TypeError, ValueError) as e:
+            raise StoreError(
+                f"{analyzer} observation at {obs.start:.3f}s has data that cannot be stored as "
+                f"JSON ({e}): convert it to numbers, strings, lists and dicts"
+            ) from e
+    n = len(observations)
+    columns = {
+        "video_id": [o.video_id for o in observations],
+        "analyzer": [analyzer] * n,
+        "version": [version] * n,
+        "run_id": [run_id] * n,
+        "start": [o.start for o in observations],
+        "end": [o.end for o in observations],
+        "kind": [o.kind for o in observations],
+        "text": [o.text for o in observations],
+        "vector": pa.array(vectors, type=schema.field("vector").type),
+        "data": data,
+        "source": [o.source for o in observations],
+    }
+    return pa.table(columns, schema=schema)
+
+
+def row_to_observation(row: dict[str, Any]) -> Observation:
+    """One row of the ``observations`` table as an :class:`Observation`."""
+    return Observation(
+        video_id=row["video_id"],
+        start=row["start"],
+        end=row["end"],
+        kind=row["kind"],
+        text=row["text"],
+        vector=row["vector"],
+        data=json.loads(row["data"]),
+        source=row["source"],
+    )

@@ -1,0 +1,374 @@
+"""The library store: videos, observations and runs in LanceDB tables on local disk."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import lancedb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from vidseek.errors import StoreError, UnknownVideoError
+from vidseek.media.probe import MediaInfo
+from vidseek.store import _sql
+from vidseek.store.ids import video_id as content_id
+from vidseek.store.layout import SCHEMA_VERSION, check_schema, library_path, read_meta, write_meta
+from vidseek.store.records import RunRecord, VideoRecord
+from vidseek.store.run import DEFAULT_BATCH_ROWS, Run
+from vidseek.store.schema import (
+    DEFAULT_VECTOR_DIM,
+    RUNS,
+    VIDEOS,
+    now,
+    observations_schema,
+    row_to_observation,
+)
+from vidseek.types import Observation
+
+__all__ = ["Store"]
+
+# Above this many committed runs, filter run ids in Arrow rather than in one long SQL IN list.
+_MAX_SQL_IN = 1000
+
+
+class Store:
+    """A vidseek library on disk.
+
+    Three LanceDB tables live in the library folder beside ``meta.json``:
+
+    - ``videos``: one row per video (id, known paths, probe info).
+    - ``observations``: every :class:`Observation`, tagged with analyzer, version and run id.
+    - ``runs``: one row per committed ``(video, analyzer, version)`` run.
+
+    Readers see only rows whose run id is the newest committed run of its
+    ``(video, analyzer)``, so an interrupted or uncommitted run is never read.
+
+    Args:
+        path: the library folder; default ``$VIDSEEK_HOME``, else ``~/.vidseek``. Created
+            when missing.
+        vector_dim: width of observation vectors. Fixed when the library is created (default
+            384); when given for an existing library it must match.
+
+    Raises:
+        StoreError: when the folder holds a library of another schema version, another
+            vector width, or tables that vidseek did not write.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, vector_dim: int | None = None) -> None:
+        self.path = library_path(path)
+        meta = read_meta(self.path)
+        if meta is None:
+            if self.path.is_dir() and any(self.path.glob("*.lance")):
+                raise StoreError(
+                    f"{self.path} holds tables but no meta.json, so its schema is unknown: "
+                    "index into a new library (pass another path or set VIDSEEK_HOME)"
+                )
+            meta = {"schema": SCHEMA_VERSION, "vector_dim": vector_dim or DEFAULT_VECTOR_DIM}
+            # meta.json first: tables without it would make the folder unopenable.
+            write_meta(self.path, meta)
+        check_schema(self.path, meta)
+        self.vector_dim: int = int(meta.get("vector_dim", DEFAULT_VECTOR_DIM))
+        if vector_dim is not None and vector_dim != self.vector_dim:
+            raise StoreError(
+                f"library {self.path} stores {self.vector_dim}-float vectors, not {vector_dim}: "
+                f"use an embedder of width {self.vector_dim}, or index into a new library"
+            )
+        self._obs_schema = observations_schema(self.vector_dim)
+        self._db = lancedb.connect(str(self.path))
+        self._videos = self._table("videos", VIDEOS)
+        self._obs = self._table("observations", self._obs_schema)
+        self._runs = self._table("runs", RUNS)
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, *, vector_dim: int | None = None) -> Store:
+        """Open or create a library; the same as ``Store(path, vector_dim=...)``."""
+        return cls(path, vector_dim=vector_dim)
+
+    def close(self) -> None:
+        """Release the tables. LanceDB holds no locks, so this only drops references."""
+        self._db = self._videos = self._obs = self._runs = None  # type: ignore[assignment]
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r}, vector_dim={self.vector_dim})"
+
+    # ---- videos -------------------------------------------------------------------------
+
+    def add_video(self, video_id: str, path: str | Path, info: MediaInfo) -> VideoRecord:
+        """Add a video, or record one more path for a video already in the library.
+
+        Args:
+            video_id: the content id (see :func:`vidseek.store.video_id`).
+            path: where the file is now; stored as an absolute path.
+            info: what probing it found.
+
+        Returns:
+            The video as stored now.
+        """
+        where = Path(path).expanduser().resolve().as_posix()
+        found = self._video_rows(_sql.eq("video_id", video_id))
+        if found:
+            record = found[0]
+            if where not in record.paths:
+                record.paths.append(where)
+                self._videos.update(
+                    where=_sql.eq("video_id", video_id),
+                    values={"paths": json.dumps(record.paths)},
+                )
+            return record
+        record = VideoRecord(id=video_id, paths=[where], info=info, added_at=now())
+        row = {
+            "video_id": video_id,
+            "paths": json.dumps(record.paths),
+            "info": info.model_dump_json(),
+            "added_at": record.added_at,
+        }
+        self._videos.add(pa.Table.from_pylist([row], schema=VIDEOS))
+        return record
+
+    def videos(self) -> list[VideoRecord]:
+        """Every video in the library, oldest first."""
+        return self._video_rows(None)
+
+    def video(self, query: str | Path) -> VideoRecord:
+        """Find one video by id, unique id prefix, or path (a known path, or a file whose
+        content id is in the library).
+
+        Args:
+            query: an id, the start of one, or a path.
+
+        Returns:
+            The video.
+
+        Raises:
+            UnknownVideoError: when nothing matches, or a prefix matches several videos.
+        """
+        text = str(query)
+        videos = self.videos()
+        by_id = {v.id: v for v in videos}
+        if text in by_id:
+            return by_id[text]
+        path = Path(text).expanduser()
+        absolute = path.resolve().as_posix()
+        for v in videos:
+            if absolute in v.paths:
+                return v
+        if path.is_file():
+            found = by_id.get(content_id(path))
+            if found is not None:
+                return found
+        matches = [v for v in videos if text and v.id.startswith(text.lower())]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            ids = ", ".join(v.id for v in matches[:5])
+            raise UnknownVideoError(text, f"matches several videos ({ids}); give more of the id")
+        raise UnknownVideoError(
+            text,
+            f"no video in {self.path} has this id, id prefix or path; "
+            "`vidseek list` shows the library, `vidseek index` adds files",
+        )
+
+    def remove_video(self, video_id: str) -> bool:
+        """Remove a video and every row about it (observations and runs).
+
+        Returns:
+            True when the library held anything for it.
+        """
+        where = _sql.eq("video_id", video_id)
+        # runs first: once they are gone the observations are invisible even if we crash.
+        removed = self._delete(self._runs, where)
+        removed += self._delete(self._obs, where)
+        removed += self._delete(self._videos, where)
+        return removed > 0
+
+    # ---- runs -----------------------------------------------------------------------------
+
+    def begin(
+        self,
+        video_id: str,
+        analyzer: str,
+        version: str | int,
+        *,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> Run:
+        """Start writing one analyzer's output for one video.
+
+        Rows left by an interrupted run of this ``(video, analyzer)`` are deleted first, so a
+        resumed run never leaves duplicates.
+
+        Args:
+            video_id: the video.
+            analyzer: analyzer name, e.g. ``speech``.
+            version: analyzer version; committing replaces the rows of every other version.
+            batch_rows: observations buffered before each write.
+
+        Returns:
+            An open :class:`Run`; nothing it writes is visible until it commits.
+        """
+        if not analyzer:
+            raise StoreError("begin() needs an analyzer name, e.g. 'speech'")
+        self._cleanup(video_id, analyzer)
+        return Run(
+            self, video_id, analyzer, str(version), uuid.uuid4().hex, batch_rows=batch_rows
+        )
+
+    def is_complete(self, video_id: str, analyzer: str, version: str | int) -> bool:
+        """True when a committed run of exactly this analyzer version exists for the video,
+        so indexing it again would be a no-op."""
+        run = self._committed().get((video_id, analyzer))
+        return run is not None and run.version == str(version)
+
+    def runs(self, video_id: str | None = None) -> list[RunRecord]:
+        """The committed run of each ``(video, analyzer)``, sorted by video and analyzer."""
+        runs = self._committed().values()
+        if video_id is not None:
+            runs = [r for r in runs if r.video_id == video_id]
+        return sorted(runs, key=lambda r: (r.video_id, r.analyzer))
+
+    def cleanup(self) -> int:
+        """Delete rows that readers would never see: rows of runs that never committed
+        (interrupted indexing) and of runs replaced by a newer one.
+
+        Do not call it while another process is indexing into this library: its open runs
+        have not committed yet and would lose their rows.
+
+        Returns:
+            Rows deleted, over both tables.
+        """
+        return self._cleanup(None, None)
+
+    # ---- observations -----------------------------------------------------------------------
+
+    def observations(
+        self, video_id: str | None = None, kinds: Iterable[str] | None = None
+    ) -> list[Observation]:
+        """Observations of committed runs, sorted by video, start, end and kind.
+
+        Args:
+            video_id: only this video; all videos when ``None``.
+            kinds: only these kinds (``speech``, ``text``...); all when ``None``.
+
+        Returns:
+            The observations.
+        """
+        table = self._read_visible(video_id, kinds)
+        table = table.sort_by(
+            [("video_id", "ascending"), ("start", "ascending"), ("end", "ascending"),
+             ("kind", "ascending")]
+        )
+        return [row_to_observation(row) for row in table.to_pylist()]
+
+    def count_observations(
+        self, video_id: str | None = None, kinds: Iterable[str] | None = None
+    ) -> int:
+        """How many observations :meth:`observations` would return for the same arguments."""
+        return self._read_visible(video_id, kinds, columns=["run_id"]).num_rows
+
+    def visible_filter(self, video_id: str | None = None) -> str:
+        """A LanceDB filter on the ``observations`` table that keeps only committed rows
+        (optionally of one video), for queries that go to the table directly (search)."""
+        ids = [r.run_id for r in self.runs(video_id)]
+        return _sql.in_("run_id", ids)
+
+    # ---- internals --------------------------------------------------------------------------
+
+    def _table(self, name: str, schema: pa.Schema) -> Any:
+        try:
+            return self._db.create_table(name, schema=schema, exist_ok=True)
+        except ValueError as e:
+            raise StoreError(
+                f"table {name!r} in {self.path} does not have the layout of store schema "
+                f"{SCHEMA_VERSION} ({e}): index into a new library (pass another path or set "
+                "VIDSEEK_HOME)"
+            ) from e
+
+    def _scan(self, table: Any, where: str | None, columns: list[str] | None = None) -> pa.Table:
+        query = table.search()
+        if where:
+            query = query.where(where)
+        if columns:
+            query = query.select(columns)
+        return query.limit(None).to_arrow()
+
+    def _delete(self, table: Any, where: str | None) -> int:
+        """Delete matching rows; skip the write (and a new table version) when none match."""
+        n = table.count_rows(where) if where else table.count_rows()
+        if n:
+            table.delete(where or "true")
+        return n
+
+    def _video_rows(self, where: str | None) -> list[VideoRecord]:
+        rows = self._scan(self._videos, where).sort_by("added_at").to_pylist()
+        seen: dict[str, VideoRecord] = {}
+        for row in rows:
+            # Two processes adding the same new video at once may both append; keep the first.
+            if row["video_id"] in seen:
+                continue
+            seen[row["video_id"]] = VideoRecord(
+                id=row["video_id"],
+                paths=json.loads(row["paths"]),
+                info=MediaInfo.model_validate_json(row["info"]),
+                added_at=row["added_at"],
+            )
+        return list(seen.values())
+
+    def _committed(self) -> dict[tuple[str, str], RunRecord]:
+        """The newest committed run of each (video, analyzer), read fresh so that commits of
+        other processes are seen. The runs table is small: one row per (video, analyzer)."""
+        newest: dict[tuple[str, str], RunRecord] = {}
+        for row in self._scan(self._runs, None).to_pylist():
+            run = RunRecord(**row)
+            key = (run.video_id, run.analyzer)
+            old = newest.get(key)
+            # A crash between commit and cleanup leaves two runs: the later one wins.
+            if old is None or (run.completed_at, run.run_id) > (old.completed_at, old.run_id):
+                newest[key] = run
+        return newest
+
+    def _read_visible(
+        self,
+        video_id: str | None,
+        kinds: Iterable[str] | None,
+        columns: list[str] | None = None,
+    ) -> pa.Table:
+        run_ids = [r.run_id for r in self.runs(video_id)]
+        kinds = None if kinds is None else list(kinds)
+        where = _sql.and_(
+            None if video_id is None else _sql.eq("video_id", video_id),
+            None if kinds is None else _sql.in_("kind", kinds),
+            _sql.in_("run_id", run_ids) if len(run_ids) <= _MAX_SQL_IN else None,
+        )
+        table = self._scan(self._obs, where, columns)
+        if len(run_ids) > _MAX_SQL_IN:
+            table = table.filter(pc.is_in(table["run_id"], value_set=pa.array(run_ids)))
+        return table
+
+    def _cleanup(self, video_id: str | None, analyzer: str | None) -> int:
+        committed = self._committed()
+        keep = [
+            r.run_id
+            for (vid, name), r in committed.items()
+            if (video_id is None or vid == video_id) and (analyzer is None or name == analyzer)
+        ]
+        scope = _sql.and_(
+            None if video_id is None else _sql.eq("video_id", video_id),
+            None if analyzer is None else _sql.eq("analyzer", analyzer),
+        )
+        stale = _sql.and_(scope, f"NOT ({_sql.in_('run_id', keep)})" if keep else None)
+        return self._delete(self._obs, stale) + self._delete(self._runs, stale)
