@@ -67,3 +67,30 @@ def test_help_lists_commands():
     out = vidseek("--help").stdout
     for command in ("probe", "shots", "frames", "synth"):
         assert command in out
+
+
+def test_index_list_show_export_remove(sample, tmp_path):
+    library = tmp_path / "library"
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    result = vidseek("index", sample, broken, "--library", library, "--json", check=False)
+    assert result.returncode == 1  # one file failed, and says why
+    indexed, failed = json.loads(result.stdout)
+    assert indexed["status"] == "indexed" and failed["status"] == "failed"
+    assert "broken.mp4" in failed["errors"]["file"]
+    videos = json.loads(vidseek("list", "--library", library, "--json").stdout)
+    assert [v["id"] for v in videos] == [indexed["video_id"]]
+    shown = json.loads(vidseek("show", indexed["video_id"][:6], "--library", library,
+                               "--json").stdout)
+    kinds = {o["kind"] for o in shown["observations"]}
+    assert "shot" in kinds and "text" in kinds
+    chapters = vidseek("export", sample, "--format", "chapters", "--library", library).stdout
+    assert chapters.startswith("WEBVTT") and chapters.count("-->") == len(
+        [o for o in shown["observations"] if o["kind"] == "shot"])
+    vidseek("remove", indexed["video_id"], "--library", library)
+    assert json.loads(vidseek("list", "--library", library, "--json").stdout) == []
+
+
+def test_unknown_video_is_a_clear_error(tmp_path):
+    result = vidseek("show", "nothing-like-this", "--library", tmp_path / "lib", check=False)
+    assert result.returncode == 1 and "nothing-like-this" in result.stderr

@@ -25,6 +25,11 @@ console = Console()
 errors = Console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+LibraryOption = Annotated[
+    Path | None,
+    typer.Option("--library", help="Library folder (default: $VIDSEEK_HOME or ~/.vidseek)."),
+]
+VideoQuery = Annotated[str, typer.Argument(help="A video: its id (or a prefix), or its path.")]
 VideoArgument = Annotated[Path, typer.Argument(help="A video file.", show_default=False)]
 
 
@@ -200,3 +205,134 @@ def synth(
         f"{len(truth.texts)} texts, {len(truth.speech)} spoken sentences, "
         f"{len(truth.pictures)} pictures) and {truth_path(out)}"
     )
+
+
+@app.command()
+def index(
+    paths: Annotated[list[str], typer.Argument(help="Video files, folders or globs.")],
+    library: LibraryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Index videos into the library: shots, speech, on-screen text (embedded models).
+
+    Indexing again is a near no-op: only analyzers without a finished run of their current
+    version run. An interrupted run resumes. A bad file is reported and the rest go on.
+    """
+    from vidseek.library import Library, expand_paths
+
+    files = expand_paths(paths)
+    with Library(library) as lib, _progress() as progress:
+        overall = progress.add_task(f"indexing {len(files)} file(s)", total=len(files))
+        bars: dict[Path, int] = {}
+
+        def advance(path: Path, fraction: float) -> None:
+            if path not in bars:
+                bars[path] = progress.add_task(f"  {path.name}", total=1.0)
+            progress.update(bars[path], completed=fraction)
+
+        results = []
+        for path in files:
+            results.extend(lib.index([path], progress=advance).results)
+            if path in bars:
+                progress.update(bars[path], visible=False)
+            progress.advance(overall)
+    if as_json:
+        print(json.dumps([r.model_dump() for r in results], indent=2))
+    else:
+        table = Table("file", "status", "video", "shots", "speech", "text", "seconds")
+        for r in results:
+            counts = [str(r.analyzers.get(a, "-")) for a in ("shots", "speech", "text")]
+            status = {"failed": "[red]failed[/]", "unchanged": "unchanged"}.get(r.status, r.status)
+            table.add_row(Path(r.path).name, status, r.video_id or "-", *counts, f"{r.seconds:.1f}")
+        console.print(table)
+        for r in results:
+            for what, why in r.errors.items():
+                errors.print(f"[red]{Path(r.path).name}[/] ({what}): {why}")
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(code=1)
+
+
+@app.command("list")
+def list_videos(library: LibraryOption = None, as_json: JsonOption = False) -> None:
+    """List the videos in the library."""
+    from vidseek.library import Library
+
+    with Library(library) as lib:
+        videos = lib.videos()
+    if as_json:
+        print(json.dumps([v.model_dump(mode="json") for v in videos], indent=2))
+        return
+    table = Table("video", "duration", "file")
+    for v in videos:
+        table.add_row(v.id, _clock(v.info.duration), v.paths[-1])
+    console.print(table)
+
+
+@app.command()
+def show(
+    video: VideoQuery,
+    library: LibraryOption = None,
+    kind: Annotated[
+        list[str] | None, typer.Option(help="Only these kinds: shot, speech, text.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show what the library knows about a video: shots, transcript, screen text, with times."""
+    from vidseek.library import Library
+
+    with Library(library) as lib:
+        record = lib.video(video)
+        found = lib.observations(record.id, kinds=kind)
+    if as_json:
+        print(json.dumps({"video": record.model_dump(mode="json"),
+                          "observations": [o.model_dump(exclude={"vector"}) for o in found]},
+                         indent=2))
+        return
+    console.print(f"[bold]{record.id}[/]  {record.paths[-1]}  ({_clock(record.info.duration)})")
+    table = Table("start", "end", "kind", "what")
+    for o in found:
+        what = o.text or (f"shot {o.data.get('index', 0) + 1}" if o.kind == "shot" else "")
+        table.add_row(_clock(o.start), _clock(o.end), o.kind, what)
+    console.print(table)
+
+
+@app.command()
+def remove(video: VideoQuery, library: LibraryOption = None) -> None:
+    """Remove a video and everything learned about it from the library (not the file)."""
+    from vidseek.library import Library
+
+    with Library(library) as lib:
+        record = lib.video(video)
+        lib.remove(record.id)
+    console.print(f"removed {record.id} ({record.paths[-1]})")
+
+
+@app.command()
+def export(
+    video: VideoQuery,
+    export_format: Annotated[
+        str, typer.Option("--format", help="srt, vtt (transcript), chapters or ffmetadata.")
+    ] = "srt",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write.")] = None,
+    library: LibraryOption = None,
+) -> None:
+    """Export a video's transcript as SRT/WebVTT, or its shots as chapters."""
+    from vidseek import export as exporters
+    from vidseek.library import Library
+
+    writers = {
+        "srt": (exporters.to_srt, "speech"),
+        "vtt": (exporters.to_webvtt, "speech"),
+        "chapters": (exporters.to_chapters_webvtt, "shot"),
+        "ffmetadata": (exporters.to_ffmetadata_chapters, "shot"),
+    }
+    if export_format not in writers:
+        raise typer.BadParameter(f"--format must be one of {', '.join(writers)}")
+    write, kind = writers[export_format]
+    with Library(library) as lib:
+        text = write(lib.observations(video, kinds=[kind]))
+    if out is None:
+        print(text, end="")
+    else:
+        out.write_text(text)
+        errors.print(f"wrote {out}")

@@ -12,7 +12,9 @@ changed since the last frame it read:
    read are compared pixel by pixel against the range of a 5 x 5 neighbourhood in the other
    frame, so a slow pan or zoom is not a change but text appearing or leaving is.
 3. *Cells.* The frame is split into 16 x 9 cells. A cell has changed when a fifth of its
-   pixels changed near strokes (in either frame). Any changed cell means OCR.
+   pixels changed near strokes (in either frame). Any changed cell means OCR, and so does a
+   new picture (a third of all pixels changed: a cut, where text on a box as dark as the old
+   background changes few pixels near its strokes).
 
 Between two OCR'd frames the lines read last are taken to be still there. Lines are tracked
 from one OCR to the next: a line matches an open one when their normalised texts (case,
@@ -59,6 +61,7 @@ _SLACK = 5  # neighbourhood (thumbnail pixels) a pixel may move and still be "th
 _CHANGE_LEVEL = 40  # grey levels outside that neighbourhood's range that count as change
 _GRID = (9, 16)  # cells (rows, columns) for the change decision
 _CELL_CHANGED = 0.2  # fraction of a cell's pixels that must change for the cell to change
+_NEW_PICTURE = 0.3  # fraction of all pixels changed that makes a new picture: read it
 _SAME_BOX_CORRELATION = 0.8  # a line's box correlates this well while it is shown
 _MIN_BOX_IOU = 0.3  # boxes of the same line in two frames overlap at least this much
 _MAX_LINE_HEIGHT = 1 / 3  # a box taller than this (fraction of the frame) is not a line
@@ -151,7 +154,7 @@ class ScreenTextAnalyzer:
             raise RuntimeError("call start(video_id, duration) before add()")
         self.frames += 1
         look = _look(frame.image)
-        if self._reference is not None and not _changed_cells(look, self._reference).any():
+        if self._reference is not None and not _text_may_differ(look, self._reference):
             for track in self._open:
                 track.last = frame.time
             return []
@@ -358,6 +361,15 @@ def _changed_pixels(a: _Look, b: _Look) -> np.ndarray:
         return np.maximum(cv2.subtract(x, high), cv2.subtract(low, x))
 
     return np.maximum(outside(a.grey, b.grey), outside(b.grey, a.grey)) > _CHANGE_LEVEL
+
+
+def _text_may_differ(a: _Look, b: _Look) -> bool:
+    """Whether text may have appeared or gone between two looks: a cell changed near strokes,
+    or the picture as a whole changed (a new shot: text on a background as dark as its box
+    changes few pixels near its strokes, but the background around it changes)."""
+    if a.grey.shape != b.grey.shape:
+        return True
+    return bool(_changed_cells(a, b).any()) or _changed_pixels(a, b).mean() > _NEW_PICTURE
 
 
 def _changed_cells(a: _Look, b: _Look) -> np.ndarray:
