@@ -57,6 +57,8 @@ class IndexResult(BaseModel):
     """Observations written per analyzer that ran."""
     errors: dict[str, str] = Field(default_factory=dict)
     """Why an analyzer (or ``file`` for the whole file) failed."""
+    analyzer_seconds: dict[str, float] = Field(default_factory=dict)
+    """Wall-clock seconds each analyzer took (they run side by side)."""
     seconds: float = 0.0
     duration: float | None = None
     """Length of the video, seconds."""
@@ -167,16 +169,18 @@ class Library:
             result.status = "unchanged"
             return result
         tracker = _Tracker(path, info.duration, todo, progress)
-        jobs = {
-            "shots": lambda: self._run(vid, "shots", self._shots(path, vid, info, tracker)),
-            "speech": lambda: self._run(vid, "speech", self._speech(path, vid, info, tracker)),
-            "text": lambda: self._run(vid, "text", self._text(path, vid, info, tracker)),
-        }
+        jobs = {"shots": self._shots, "speech": self._speech, "text": self._text}
+
+        def job(name: str) -> tuple[int, float]:
+            began = time.perf_counter()
+            rows = self._run(vid, name, jobs[name](path, vid, info, tracker))
+            return rows, time.perf_counter() - began
+
         with ThreadPoolExecutor(len(todo)) as pool:
-            futures = {name: pool.submit(jobs[name]) for name in todo}
+            futures = {name: pool.submit(job, name) for name in todo}
         for name, future in futures.items():
             try:
-                result.analyzers[name] = future.result()
+                result.analyzers[name], result.analyzer_seconds[name] = future.result()
             except Exception as exc:  # noqa: BLE001 - one analyzer's failure is reported
                 result.errors[name] = f"{type(exc).__name__}: {exc}"
         if result.errors:

@@ -1,0 +1,195 @@
+"""Indexing speed and memory: vidseek's pipeline on generated "lecture" videos, and a naive
+pipeline on the 10-minute one.
+
+A lecture is slides (static pictures, a title on each, changing every 20-60 s) with
+continuous speech. For each video vidseek indexes it into a fresh library in a fresh
+process (so peak RSS is that run's): wall time, real-time factor, seconds per analyzer
+(they run side by side), peak RSS. The naive pipeline, in its own process, does what a
+straightforward script would: decode every frame, OCR one frame per second, run whisper on
+the whole audio, one after another, with the same models.
+
+    python benchmarks/index.py [--minutes 10 60] [--naive-minutes 10] [--out PATH]
+
+Prints a table and writes JSON (benchmarks/results/index.json by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def lecture_sentences() -> list[str]:
+    """Varied English prose, offline: sentences of Python's own help texts (in the stdlib).
+
+    Formulaic sentences ("A green parrot was seen ...") compress so well that whisper treats
+    them as a repetition loop and decodes again at higher temperatures; real lectures do not.
+    """
+    import re
+    from pydoc_data.topics import topics
+
+    found = []
+    for text in topics.values():
+        for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
+            words = sentence.split()
+            if 6 <= len(words) <= 16 and re.fullmatch(r"[A-Za-z ,']+[.]", sentence):
+                found.append(sentence)
+    return sorted(set(found))
+
+
+def lecture_script(minutes: float, seed: int = 0):
+    from vidseek.synth import Script, ShotSpec, SpeechSpec, TextSpec
+    from vidseek.synth.randomize import SIGNS
+
+    rng = np.random.default_rng(seed)
+    total = minutes * 60
+    shots, texts, t, k = [], [], 0.0, 0
+    while t < total - 1:
+        length = min(float(rng.uniform(20, 60)), total - t)
+        if total - t - length < 20:
+            length = total - t
+        content = ("gradient", "color")[k % 2]
+        shots.append(ShotSpec(duration=length, content=content, motion="static"))
+        title = SIGNS[k % len(SIGNS)] if k < len(SIGNS) else f"SLIDE {k + 1}"
+        texts.append(TextSpec(text=title, start=t + 0.5, end=t + length - 0.5, position="top"))
+        t += length
+        k += 1
+    sentences = lecture_sentences()
+    rng.shuffle(sentences)
+    speech, t, n = [], 1.0, 0
+    while True:
+        sentence = sentences[n % len(sentences)]
+        # espeak at 160 words a minute speaks about 13 characters a second; leave room
+        length = len(sentence) / 11 + 0.8
+        if t + length > total - 1:
+            break
+        speech.append(SpeechSpec(text=sentence, start=t))
+        t += length
+        n += 1
+    return Script(width=640, height=360, fps=10.0, shots=shots, texts=texts, speech=speech,
+                  seed=seed)
+
+
+def make(folder: Path, minutes: float) -> Path:
+    from vidseek.synth import build, truth_path
+
+    path = folder / f"lecture_{minutes:g}min_v2.mp4"
+    if not (path.exists() and truth_path(path).exists()):
+        started = time.perf_counter()
+        build(lecture_script(minutes), path)
+        print(f"generated {path.name} in {time.perf_counter() - started:.0f} s", flush=True)
+    return path
+
+
+def child_vidseek(path: Path, library: Path) -> dict:
+    from vidseek.library import Library
+
+    started = time.perf_counter()
+    with Library(library) as lib:
+        result = lib.index([path]).results[0]
+    return {"seconds": time.perf_counter() - started, "status": result.status,
+            "analyzer_seconds": result.analyzer_seconds, "observations": result.analyzers,
+            "errors": result.errors}
+
+
+def child_naive(path: Path) -> dict:
+    """Decode every frame, OCR one a second, whisper on the whole audio: one after another."""
+    import av
+
+    from vidseek.media import read_audio
+    from vidseek.models.ocr import resolve_ocr
+    from vidseek.models.whisper import load_whisper, resolve_whisper
+
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    reader = resolve_ocr()
+    lines, next_t = 0, 0.0
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        for frame in container.decode(stream):
+            if frame.time is not None and frame.time >= next_t:
+                image = frame.reformat(width=640, height=360, format="rgb24").to_ndarray()
+                lines += len(reader.read(image))
+                next_t += 1.0
+    seconds["decode every frame + OCR 1/s"] = time.perf_counter() - started
+    began = time.perf_counter()
+    model = load_whisper(resolve_whisper())
+    audio = np.concatenate([c.samples for c in read_audio(path)])
+    segments, _ = model.transcribe(audio, word_timestamps=True)
+    said = sum(1 for _ in segments)
+    seconds["whisper on the whole audio"] = time.perf_counter() - began
+    return {"seconds": time.perf_counter() - started, "analyzer_seconds": seconds,
+            "observations": {"text lines read": lines, "speech segments": said}}
+
+
+def measure(mode: str, path: Path, library: Path | None = None) -> dict:
+    """Run one measurement in a fresh process and read its peak RSS."""
+    args = [sys.executable, __file__, "--child", mode, str(path)]
+    if library is not None:
+        args.append(str(library))
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{mode} on {path.name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, nargs="+", default=[10, 60])
+    parser.add_argument("--naive-minutes", type=float, default=10)
+    parser.add_argument("--video-dir", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "index.json")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        mode, path, *rest = args.child
+        result = (child_vidseek(Path(path), Path(rest[0])) if mode == "vidseek"
+                  else child_naive(Path(path)))
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+
+    rows = []
+    for minutes in args.minutes:
+        path = make(args.video_dir, minutes)
+        with tempfile.TemporaryDirectory() as library:
+            result = measure("vidseek", path, Path(library))
+        rows.append({"video": path.name, "minutes": minutes, "pipeline": "vidseek", **result})
+        if minutes == args.naive_minutes:
+            rows.append({"video": path.name, "minutes": minutes, "pipeline": "naive",
+                         **measure("naive", path)})
+
+    print()
+    print(f"{'video':22s} {'pipeline':8s} {'wall':>8s} {'x real time':>12s} {'peak RSS':>9s}  "
+          "seconds per part")
+    for r in rows:
+        r["real_time_factor"] = r["minutes"] * 60 / r["seconds"]
+        parts = ", ".join(f"{k} {v:.0f}" for k, v in r["analyzer_seconds"].items())
+        print(f"{r['video']:22s} {r['pipeline']:8s} {r['seconds']:7.1f}s "
+              f"{r['real_time_factor']:11.1f}x {r['peak_rss_mb']:7.0f}MB  {parts}")
+    ours = {r["minutes"]: r for r in rows if r["pipeline"] == "vidseek"}
+    naive = next((r for r in rows if r["pipeline"] == "naive"), None)
+    if naive is not None and naive["minutes"] in ours:
+        ratio = naive["seconds"] / ours[naive["minutes"]]["seconds"]
+        print(f"\nvidseek is {ratio:.1f}x faster than the naive pipeline on the "
+              f"{naive['minutes']:g}-minute video")
+    result = {"machine": {"python": platform.python_version(), "cores": 2}, "rows": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
