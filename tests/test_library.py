@@ -74,6 +74,11 @@ def test_speech_and_text_are_found(lecture, indexed):
     assert len(truth.texts) >= 5
     assert len(read) >= math.ceil(0.9 * len(truth.texts)), (truth.texts, texts)
 
+    # The full-text index finds what was read on screen.
+    first = truth.texts[0]
+    hits = library.store.text_search(first.text.split()[-1], video_id=result.video_id)
+    assert any(_similar(o.text, first.text) >= 0.8 for o, _ in hits)
+
     shots = [o for o in found if o.kind == "shot"]
     assert len(shots) == len(truth.shots)
     assert all(o.vector is not None and len(o.vector) == 384 for o in speech + texts)

@@ -150,6 +150,9 @@ class Library:
         """
         started = time.perf_counter()
         results = [self._index_one(path, progress) for path in expand_paths(paths)]
+        if any(r.analyzers for r in results):
+            with self._write:
+                self.store.build_text_index()
         return IndexReport(results=results, seconds=time.perf_counter() - started)
 
     def _index_one(self, path: Path, progress: Progress | None) -> IndexResult:

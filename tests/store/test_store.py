@@ -308,3 +308,26 @@ def test_vector_dim_is_fixed_per_library(tmp_path):
     assert Store.open(tmp_path / "lib").vector_dim == 16
     with pytest.raises(StoreError, match="16-float"):
         Store.open(tmp_path / "lib", vector_dim=384)
+
+
+def test_text_search_sees_committed_rows_only(tmp_path):
+    from vidseek.types import Observation
+
+    def obs(text, start):
+        return Observation(video_id="v1", start=start, end=start + 1, kind="text", text=text,
+                           source="test")
+
+    with Store(tmp_path / "lib") as store:
+        with store.begin("v1", "text", "1") as run:
+            run.add([obs("GATE 7 BOARDING", 1.0), obs("BLUE HARBOR CAFE", 5.0)])
+        store.build_text_index()
+        hits = store.text_search("boarding")
+        assert [(o.text, o.start) for o, _ in hits] == [("GATE 7 BOARDING", 1.0)]
+        assert hits[0][1] > 0
+        pending = store.begin("v1", "speech", "1", batch_rows=1)  # written at once
+        pending.add(Observation(video_id="v1", start=9.0, end=10.0, kind="speech",
+                                text="now boarding at gate seven", source="test"))
+        assert [o.kind for o, _ in store.text_search("boarding")] == ["text"]
+        pending.commit()
+        assert sorted(o.kind for o, _ in store.text_search("boarding")) == ["speech", "text"]
+        assert store.text_search("boarding", kinds=["speech"])[0][0].start == 9.0

@@ -274,6 +274,38 @@ class Store:
         )
         return [row_to_observation(row) for row in table.to_pylist()]
 
+    def build_text_index(self) -> None:
+        """(Re)build the full-text index on observation text.
+
+        LanceDB also searches rows added after the index was built (without the index's
+        speed), so a stale index is never wrong, only slower; indexing rebuilds it at the end
+        of each batch.
+        """
+        from lancedb.index import FTS
+
+        if self._obs.count_rows() > 0:
+            self._obs.create_index("text", config=FTS(), replace=True)
+
+    def text_search(
+        self,
+        query: str,
+        *,
+        video_id: str | None = None,
+        kinds: Iterable[str] | None = None,
+        limit: int = 20,
+    ) -> list[tuple[Observation, float]]:
+        """Observations whose text matches ``query`` (BM25), best first, with their scores.
+
+        Only rows of committed runs are searched. Words are stemmed and stop words dropped.
+        """
+        where = _sql.and_(
+            self.visible_filter(video_id),
+            None if kinds is None else _sql.in_("kind", list(kinds)),
+        )
+        search = self._obs.search(query, query_type="fts").where(where, prefilter=True)
+        rows = search.limit(limit).to_list()
+        return [(row_to_observation(row), float(row["_score"])) for row in rows]
+
     def count_observations(
         self, video_id: str | None = None, kinds: Iterable[str] | None = None
     ) -> int:
