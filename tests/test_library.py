@@ -122,7 +122,16 @@ def test_a_bad_file_does_not_stop_the_batch(tmp_path):
         assert "broken.mp4" in report.results[1].errors["file"]
         assert len(library.videos()) == 2
         for result in (report.results[0], report.results[2]):
-            assert library.observations(result.video_id, kinds=["shot"])
+            shots = library.observations(result.video_id, kinds=["shot"])
+            assert shots
+            # one JPEG thumbnail per shot, from inside it
+            pictures = library.store.thumbnails(result.video_id)
+            assert len(pictures) == len(shots)
+            for shot, picture in zip(shots, pictures):
+                assert shot.start <= picture.time < shot.end
+                assert picture.data[:2] == b"\xff\xd8" and picture.width == 320
+        library.remove(report.results[0].video_id)
+        assert library.store.thumbnails(report.results[0].video_id) == []
 
 
 @needs_espeak

@@ -27,7 +27,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from vidseek.errors import VidseekError
-from vidseek.media import MediaInfo, VideoReader, detect_shots, probe, read_audio
+from vidseek.media import MediaInfo, VideoReader, detect_shots, probe, read_audio, thumbnails
 from vidseek.store import Store, VideoRecord, video_id
 from vidseek.types import Observation
 
@@ -41,6 +41,7 @@ ANALYZERS = ("shots", "speech", "text")
 """The analyzers of the embedded default, in the order they are reported."""
 
 _EMBED_BATCH = 64
+_THUMBNAIL_SIZE = 320  # longer side, pixels
 _SHOTS_VERSION = "1"
 
 Progress = Callable[[Path, float], None]
@@ -152,7 +153,7 @@ class Library:
         results = [self._index_one(path, progress) for path in expand_paths(paths)]
         if any(r.analyzers for r in results):
             with self._write:
-                self.store.build_text_index()
+                self.store.build_indexes()
         return IndexReport(results=results, seconds=time.perf_counter() - started)
 
     def _index_one(self, path: Path, progress: Progress | None) -> IndexResult:
@@ -245,6 +246,13 @@ class Library:
 
     def _shots(self, path: Path, vid: str, info: MediaInfo, tracker: _Tracker):
         shots = detect_shots(path, workers=1, progress=lambda t: tracker.at("shots", t))
+        # One thumbnail per shot, from its middle; stored before the shots commit, so a
+        # committed shots run always has its thumbnails.
+        with VideoReader(path, info=info) as reader:
+            pictures = thumbnails(path, [(s.start + s.end) / 2 for s in shots],
+                                  size=_THUMBNAIL_SIZE, reader=reader)
+        with self._write:
+            self.store.put_thumbnails(vid, pictures)
         for i, shot in enumerate(shots):
             yield Observation(video_id=vid, start=shot.start, end=shot.end, kind="shot",
                               data={"index": i}, source=f"vidseek-shots:{_SHOTS_VERSION}")

@@ -320,7 +320,7 @@ def test_text_search_sees_committed_rows_only(tmp_path):
     with Store(tmp_path / "lib") as store:
         with store.begin("v1", "text", "1") as run:
             run.add([obs("GATE 7 BOARDING", 1.0), obs("BLUE HARBOR CAFE", 5.0)])
-        store.build_text_index()
+        assert store.build_indexes() == ["text"]  # too few vectors for a vector index
         hits = store.text_search("boarding")
         assert [(o.text, o.start) for o, _ in hits] == [("GATE 7 BOARDING", 1.0)]
         assert hits[0][1] > 0
@@ -331,3 +331,23 @@ def test_text_search_sees_committed_rows_only(tmp_path):
         pending.commit()
         assert sorted(o.kind for o, _ in store.text_search("boarding")) == ["speech", "text"]
         assert store.text_search("boarding", kinds=["speech"])[0][0].start == 9.0
+
+
+def test_vector_index_once_there_are_enough_vectors(tmp_path):
+    """With a low threshold the IVF_PQ index is really built, on a table where some rows
+    (shots) have no vector."""
+    import numpy as np
+
+    from vidseek.types import Observation
+
+    rng = np.random.default_rng(0)
+    with Store(tmp_path / "lib", vector_dim=16) as store:
+        with store.begin("v1", "text", "1") as run:
+            for i in range(300):
+                run.add(Observation(video_id="v1", start=i, end=i + 1, kind="text",
+                                    text=f"line {i}", vector=rng.random(16).tolist(),
+                                    source="test"))
+            run.add(Observation(video_id="v1", start=0, end=300, kind="shot", source="test"))
+        assert store.build_indexes(vector_index_rows=200) == ["text", "vector"]
+        assert store.build_indexes() == ["text"]  # the default threshold is far higher
+        assert store.indexes() == {"text": "FTS", "vector": "IvfPq"}

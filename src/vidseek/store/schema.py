@@ -57,6 +57,18 @@ RUNS = pa.schema(
 )
 """One row per committed run; writing it is the commit point of a run."""
 
+THUMBNAILS = pa.schema(
+    [
+        _field("video_id", pa.string()),
+        _field("time", pa.float64()),  # exact time of the frame shown, timeline seconds
+        _field("format", pa.string()),  # "jpeg" or "webp"
+        _field("width", pa.int32()),
+        _field("height", pa.int32()),
+        _field("data", pa.binary()),
+    ]
+)
+"""Small pictures of a video (one per shot), for result lists and the web page."""
+
 
 def observations_schema(vector_dim: int) -> pa.Schema:
     """The ``observations`` table for a library whose vectors have ``vector_dim`` floats."""
