@@ -1,4 +1,4 @@
-"""The three tables of a library, declared once, and conversion of rows to and from records.
+"""The four tables of a library, declared once, and conversion of rows to and from records.
 
 ``observations.vector`` is a nullable fixed-size list of float32: a null vector means the
 analyzer made no embedding for that row (shots, faces without embeddings...). The width is
