@@ -71,9 +71,6 @@ class IndexReport(BaseModel):
     results: list[IndexResult]
     seconds: float
 
-    def count(self, status: str) -> int:
-        return sum(r.status == status for r in self.results)
-
 
 def expand_paths(items: Iterable[str | Path]) -> list[Path]:
     """Files from files, folders (searched recursively for video suffixes) and globs.

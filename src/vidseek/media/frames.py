@@ -81,7 +81,6 @@ class _Decoder:
         self.stats = stats
         self.skip_below: int | None = None
         self.skip_all_nonref = False
-        self.only_keyframes = False
         self.skipped_max: int | None = None
         self.produced = False
         self._frames = self._decode()
@@ -89,7 +88,7 @@ class _Decoder:
     def plain(self) -> None:
         """Decode every frame from now on (undo any skipping a pass asked for)."""
         self.skip_below = None
-        self.skip_all_nonref = self.only_keyframes = False
+        self.skip_all_nonref = False
 
     def seek(self, pts: int) -> None:
         self.container.seek(pts, stream=self.stream, backward=True)
@@ -125,8 +124,6 @@ class _Decoder:
                     yield frame
 
     def _skip_mode(self, packet) -> str:
-        if self.only_keyframes:
-            return "NONKEY"
         if self.skip_all_nonref:
             return "NONREF"
         if (
@@ -317,19 +314,17 @@ class VideoReader:
         end: float | None = None,
         size: Size = None,
         reference_only: bool = False,
-        keyframes_only: bool = False,
     ) -> Iterator[Frame]:
         """Every frame shown in [start, end), in order.
 
         Args:
             reference_only: let the decoder drop non-reference frames (a third to two
                 thirds of typical H.264): a cheaper, irregular sampling of the stream.
-            keyframes_only: decode keyframes only (fastest; seconds apart).
         """
         end = self.duration if end is None else end
         convert = _Converter(self.info, size)
         dec = self._begin()
-        dec.skip_all_nonref, dec.only_keyframes = reference_only, keyframes_only
+        dec.skip_all_nonref = reference_only
         frame = self._seek_to(self._clock.pts(start)) if start > 0 else dec.next()
         while frame is not None:
             t = self._clock.seconds(frame.pts)
