@@ -27,7 +27,11 @@ class Observation(BaseModel):
     text: str = ""
     """What was said, read or seen, in words (empty for a shot)."""
     vector: list[float] | None = None
-    """An embedding of ``text`` or of the picture, when the analyzer makes one."""
+    """An embedding of ``text`` by the library's text embedder (the text-search space)."""
+    vectors: dict[str, list[float]] = Field(default_factory=dict)
+    """Other embeddings, by vector space: a picture's image embedding
+    (``{"mobilenet_v2": [...]}``) or its image-text embedding (``{"clip:ViT-B-32": [...]}``).
+    Each space is searched on its own; vectors of one space all have the same width."""
     data: dict[str, Any] = Field(default_factory=dict)
     """Kind-specific details: word timings, boxes, confidences."""
     source: str

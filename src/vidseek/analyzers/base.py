@@ -2,19 +2,20 @@
 
 Indexing decodes each video once: frame analyzers receive the frames of that one pass
 (each says how often and how large it wants them), audio analyzers receive the audio as
-chunks. Both may keep state between calls and yield observations as soon as they are sure
+chunks, and shot analyzers receive the shots once they are known, with a reader to take the
+few frames per shot they need (a keyframe embedding, frames for a caption). Both may keep state between calls and yield observations as soon as they are sure
 of them, so memory stays flat however long the video is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
-from vidseek.media import AudioChunk, Frame
+from vidseek.media import AudioChunk, Frame, VideoReader
 from vidseek.types import Observation
 
-__all__ = ["AudioAnalyzer", "FrameAnalyzer"]
+__all__ = ["AudioAnalyzer", "FrameAnalyzer", "ShotAnalyzer"]
 
 
 @runtime_checkable
@@ -48,3 +49,15 @@ class AudioAnalyzer(Protocol):
         self, video_id: str, chunks: Iterable[AudioChunk], duration: float
     ) -> Iterator[Observation]:
         """Observations from the audio, lazily, in time order."""
+
+
+@runtime_checkable
+class ShotAnalyzer(Protocol):
+    name: str
+    version: str
+
+    def analyze(
+        self, video_id: str, shots: Sequence[tuple[float, float]], reader: VideoReader
+    ) -> Iterator[Observation]:
+        """Observations for the shots (``(start, end)`` timeline seconds, in time order),
+        lazily; frames come from ``reader`` (``reader.at(times, size=...)``)."""

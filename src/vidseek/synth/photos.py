@@ -7,6 +7,7 @@ network. (``skimage.data.cat`` is left out: it is the same picture as ``chelsea`
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +24,7 @@ COLOR_PHOTOS: tuple[str, ...] = (
     "retina",
     "colorwheel",
     "logo",
+    "motorcycle",
 )
 
 #: Every photo name a script may use (colour first, then greyscale).
@@ -43,8 +45,15 @@ PHOTOS: tuple[str, ...] = COLOR_PHOTOS + (
 
 @lru_cache(maxsize=8)
 def _load(name: str) -> np.ndarray:
+    if name not in PHOTOS:  # a picture file of the caller's own
+        from PIL import Image
+
+        with Image.open(name) as image:
+            return _to_rgb(np.asarray(image.convert("RGB")))
     from skimage import data
 
+    if name == "motorcycle":  # the left view of a stereo pair
+        return _to_rgb(np.asarray(data.stereo_motorcycle()[0]))
     return _to_rgb(np.asarray(getattr(data, name)()))
 
 
@@ -52,7 +61,7 @@ def load_photo(name: str) -> np.ndarray:
     """Load one bundled photo as RGB.
 
     Args:
-        name: one of `PHOTOS`.
+        name: one of `PHOTOS`, or the path of a picture file.
 
     Returns:
         A read-only ``(H, W, 3)`` uint8 array.
@@ -60,11 +69,19 @@ def load_photo(name: str) -> np.ndarray:
     Raises:
         ValueError: the name is not in `PHOTOS`.
     """
-    if name not in PHOTOS:
-        raise ValueError(f"unknown photo {name!r}; choose one of {', '.join(PHOTOS)}")
+    check_photo(name)
     image = _load(name)
     image.flags.writeable = False  # shared through the cache: callers must copy to edit
     return image
+
+
+def check_photo(name: str) -> str:
+    """``name`` if it is one of `PHOTOS` or an existing picture file, else ValueError."""
+    if name not in PHOTOS and not Path(name).is_file():
+        raise ValueError(
+            f"unknown photo {name!r}; choose one of {', '.join(PHOTOS)} or give a picture file"
+        )
+    return name
 
 
 def _to_rgb(image: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from vidseek.synth.photos import PHOTOS
+from vidseek.synth.photos import check_photo
 
 __all__ = ["PictureSpec", "Script", "ShotSpec", "SpeechSpec", "TextSpec"]
 
@@ -35,9 +35,7 @@ _PRESETS = (
 
 
 def _check_photo(name: str | None) -> str | None:
-    if name is not None and name not in PHOTOS:
-        raise ValueError(f"unknown photo {name!r}; choose one of {', '.join(PHOTOS)}")
-    return name
+    return name if name is None else check_photo(name)
 
 
 class _Spec(BaseModel):
@@ -122,7 +120,7 @@ class PictureSpec(_Spec):
     """A real photo pasted over the video on frames with start <= t < end (a "needle")."""
 
     photo: str
-    """A `vidseek.synth.PHOTOS` name."""
+    """A `vidseek.synth.PHOTOS` name or the path of a picture file."""
     start: float = Field(ge=0)
     """Timeline seconds of the first frame that may show it."""
     end: float
