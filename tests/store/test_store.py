@@ -351,3 +351,45 @@ def test_vector_index_once_there_are_enough_vectors(tmp_path):
         assert store.build_indexes(vector_index_rows=200) == ["text", "vector"]
         assert store.build_indexes() == ["text"]  # the default threshold is far higher
         assert store.indexes() == {"text": "FTS", "vector": "IvfPq"}
+
+
+# ---- vector spaces ---------------------------------------------------------------------------
+
+
+def test_vector_spaces_belong_to_runs(tmp_path):
+    """Image vectors live in their own space table: searched by cosine, replaced with their
+    run, invisible before commit, gone with the video, and listed after reopening."""
+    unit = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.6, 0.8, 0.0]]
+    lib = tmp_path / "lib"
+    with Store(lib, vector_dim=DIM) as store:
+        run = store.begin("v1", "image", "1")
+        run.add([obs("v1", float(i), "image", vectors={"emb": v}) for i, v in enumerate(unit)])
+        run.add(obs("v1", 9.0, "shot"))  # no vector of that space: no row there
+        run._flush()
+        assert store.nearest([1.0, 0.0, 0.0], space="emb") == []  # not committed yet
+        run.commit()
+        hits = store.nearest([1.0, 0.0, 0.0], space="emb")
+        assert [o.start for o, _ in hits] == [0.0, 2.0, 1.0]
+        assert [round(s, 3) for _, s in hits] == [1.0, 0.6, 0.0]
+        assert hits[0][0].vectors == {"emb": [1.0, 0.0, 0.0]}
+        assert store.nearest([1.0, 0.0, 0.0], space="unknown") == []
+        wrong_width = "2-float 'emb' vector, but that space holds 3"
+        with pytest.raises(StoreError, match=wrong_width), store.begin("v1", "x", "1") as bad:
+            bad.add(obs("v1", 0.0, "image", vectors={"emb": [1.0, 0.0]}))
+            bad.commit()
+        # a new version replaces the space rows of the old one
+        with store.begin("v1", "image", "2") as run:
+            run.add(obs("v1", 5.0, "image", vectors={"emb": [0.0, 0.0, 1.0]}))
+    with Store(lib) as store:
+        assert store.spaces() == {"emb": 3}
+        assert [o.start for o in store.space_observations("emb")] == [5.0]
+        assert store.remove_video("v1")
+        assert store.space_observations("emb") == []
+
+
+def test_text_vectors_nearest(store):
+    with store.begin("v1", "speech", "1") as run:
+        run.add([obs("v1", 0.0, vector=[1.0] + [0.0] * (DIM - 1)),
+                 obs("v1", 1.0, vector=[0.0, 1.0] + [0.0] * (DIM - 2))])
+    (best, score), _ = store.nearest([0.0, 1.0] + [0.0] * (DIM - 2))
+    assert best.start == 1.0 and score == pytest.approx(1.0)

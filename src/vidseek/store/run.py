@@ -11,7 +11,7 @@ import pyarrow as pa
 from vidseek.errors import StoreError
 from vidseek.store import _sql
 from vidseek.store.records import RunRecord
-from vidseek.store.schema import RUNS, now, observation_rows
+from vidseek.store.schema import RUNS, now, observation_rows, space_rows
 from vidseek.types import Observation
 
 if TYPE_CHECKING:
@@ -115,7 +115,8 @@ class Run:
             _sql.eq("analyzer", self.analyzer),
             f"run_id <> {_sql.quote(self.run_id)}",
         )
-        store._delete(store._obs, others)
+        for table in store._run_tables():
+            store._delete(table, others)
         store._delete(store._runs, others)
         self.state = "committed"
         return record
@@ -129,7 +130,8 @@ class Run:
             return
         self._buffer.clear()
         self.state = "aborted"
-        self._store._delete(self._store._obs, _sql.eq("run_id", self.run_id))
+        for table in self._store._run_tables():
+            self._store._delete(table, _sql.eq("run_id", self.run_id))
 
     def __enter__(self) -> Run:
         return self
@@ -158,6 +160,11 @@ class Run:
             schema=store._obs_schema,
         )
         store._obs.add(table)
+        spaces = {(space, len(v)) for o in self._buffer for space, v in o.vectors.items()}
+        for space, dim in sorted(spaces):
+            space_table, schema = store._space(space, dim)
+            space_table.add(space_rows(self._buffer, space, analyzer=self.analyzer,
+                                       version=self.version, run_id=self.run_id, schema=schema))
         self._buffer.clear()
 
     def _check_open(self, what: str) -> None:

@@ -23,6 +23,8 @@ __all__ = [
     "observation_rows",
     "observations_schema",
     "row_to_observation",
+    "space_rows",
+    "space_schema",
 ]
 
 DEFAULT_VECTOR_DIM = 384
@@ -89,6 +91,14 @@ def observations_schema(vector_dim: int) -> pa.Schema:
     )
 
 
+def space_schema(dim: int) -> pa.Schema:
+    """A vector-space table: the observations that carry a vector of that space (an image
+    embedding, a face descriptor...), with the vector. One table per space, since each space
+    has its own width and its own nearest-neighbour index."""
+    fields = [f for f in observations_schema(dim) if f.name != "vector"]
+    return pa.schema(fields + [_field("vector", pa.list_(pa.float32(), dim))])
+
+
 def now() -> datetime:
     """The current time in UTC, as stored in timestamp columns."""
     return datetime.now(timezone.utc)
@@ -148,6 +158,32 @@ def observation_rows(
         "source": [o.source for o in observations],
     }
     return pa.table(columns, schema=schema)
+
+
+def space_rows(
+    observations: list[Observation], space: str, *, analyzer: str, version: str, run_id: str,
+    schema: pa.Schema,
+) -> pa.Table:
+    """The observations that carry a ``space`` vector, as rows of that space's table.
+
+    Raises:
+        StoreError: when a vector's width is not the space's.
+    """
+    dim = schema.field("vector").type.list_size
+    carrying = [o for o in observations if space in o.vectors]
+    for obs in carrying:
+        if len(obs.vectors[space]) != dim:
+            raise StoreError(
+                f"{analyzer} observation at {obs.start:.3f}s has a "
+                f"{len(obs.vectors[space])}-float {space!r} vector, but that space holds "
+                f"{dim}-float vectors in this library: a model of another width needs another "
+                "space name"
+            )
+    base = [o.model_copy(update={"vector": None}) for o in carrying]
+    table = observation_rows(base, analyzer=analyzer, version=version, run_id=run_id,
+                             schema=observations_schema(dim))
+    vectors = pa.array([o.vectors[space] for o in carrying], type=schema.field("vector").type)
+    return table.drop_columns(["vector"]).append_column(schema.field("vector"), vectors)
 
 
 def row_to_observation(row: dict[str, Any]) -> Observation:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,6 +31,7 @@ from vidseek.store.schema import (
     now,
     observations_schema,
     row_to_observation,
+    space_schema,
 )
 from vidseek.types import Observation
 
@@ -49,6 +52,10 @@ class Store:
     - ``observations``: every :class:`Observation`, tagged with analyzer, version and run id.
     - ``runs``: one row per committed ``(video, analyzer, version)`` run.
     - ``thumbnails``: small pictures of each video (one per shot).
+
+    Plus one table per vector space (``Observation.vectors``: image embeddings, face
+    descriptors...), made when the first vector of that space arrives and listed in
+    ``meta.json``; its rows belong to runs exactly as observations do.
 
     Readers see only rows whose run id is the newest committed run of its
     ``(video, analyzer)``, so an interrupted or uncommitted run is never read.
@@ -89,6 +96,8 @@ class Store:
         self._thumbs = self._table("thumbnails", THUMBNAILS)
         self._obs = self._table("observations", self._obs_schema)
         self._runs = self._table("runs", RUNS)
+        self._spaces: dict[str, tuple[Any, pa.Schema]] = {}
+        self._open_spaces(meta)
 
     @classmethod
     def open(cls, path: str | Path | None = None, *, vector_dim: int | None = None) -> Store:
@@ -98,6 +107,7 @@ class Store:
     def close(self) -> None:
         """Release the tables. LanceDB holds no locks, so this only drops references."""
         self._db = self._videos = self._obs = self._runs = self._thumbs = None  # type: ignore[assignment]
+        self._spaces = {}
 
     def __enter__(self) -> Store:
         return self
@@ -199,7 +209,7 @@ class Store:
         where = _sql.eq("video_id", video_id)
         # runs first: once they are gone the observations are invisible even if we crash.
         removed = self._delete(self._runs, where)
-        removed += self._delete(self._obs, where)
+        removed += sum(self._delete(t, where) for t in self._run_tables())
         removed += self._delete(self._thumbs, where)
         removed += self._delete(self._videos, where)
         return removed > 0
@@ -256,7 +266,7 @@ class Store:
         have not committed yet and would lose their rows.
 
         Returns:
-            Rows deleted, over both tables.
+            Rows deleted, over all tables.
         """
         return self._cleanup(None, None)
 
@@ -314,15 +324,20 @@ class Store:
         if self._obs.count_rows() > 0:
             self._obs.create_index("text", config=FTS(), replace=True)
             built.append("text")
-        vectors = self._obs.count_rows("vector IS NOT NULL")
-        if vectors >= max(vector_index_rows, 256):
-            partitions = max(1, int(vectors**0.5) // 4)
-            self._obs.create_index(
-                "vector", replace=True,
-                config=IvfPq(distance_type="cosine", num_partitions=partitions,
-                             num_sub_vectors=max(1, self.vector_dim // 8)),
-            )
-            built.append("vector")
+        tables = [("vector", self._obs, self.vector_dim)] + [
+            (space, table, schema.field("vector").type.list_size)
+            for space, (table, schema) in self._spaces.items()
+        ]
+        for name, table, dim in tables:
+            vectors = table.count_rows("vector IS NOT NULL")
+            if vectors >= max(vector_index_rows, 256):
+                partitions = max(1, int(vectors**0.5) // 4)
+                table.create_index(
+                    "vector", replace=True,
+                    config=IvfPq(distance_type="cosine", num_partitions=partitions,
+                                 num_sub_vectors=_sub_vectors(dim)),
+                )
+                built.append(name)
         return built
 
     def indexes(self) -> dict[str, str]:
@@ -349,6 +364,56 @@ class Store:
         rows = search.limit(limit).to_list()
         return [(row_to_observation(row), float(row["_score"])) for row in rows]
 
+    def nearest(
+        self,
+        vector: Any,
+        *,
+        space: str | None = None,
+        video_id: str | None = None,
+        kinds: Iterable[str] | None = None,
+        limit: int = 20,
+    ) -> list[tuple[Observation, float]]:
+        """Observations whose vector is nearest to ``vector`` (cosine), best first, with
+        their cosine similarity.
+
+        Args:
+            vector: the query vector.
+            space: a vector space (see :meth:`spaces`); ``None`` searches the text vectors.
+            video_id, kinds: restrict the search.
+            limit: how many to return.
+
+        Returns:
+            ``(observation, similarity)`` pairs; for a space, the observation carries that
+            vector in ``vectors``. Empty when the space is unknown to this library.
+        """
+        if space is None:
+            table = self._obs
+        elif space in self._spaces:
+            table = self._spaces[space][0]
+        else:
+            return []
+        where = _sql.and_(
+            self.visible_filter(video_id),
+            None if kinds is None else _sql.in_("kind", list(kinds)),
+        )
+        query = table.search(list(map(float, vector)), vector_column_name="vector")
+        rows = query.distance_type("cosine").where(where, prefilter=True).limit(limit).to_list()
+        return [(self._space_row(row, space), 1.0 - float(row["_distance"])) for row in rows]
+
+    def space_observations(self, space: str, video_id: str | None = None) -> list[Observation]:
+        """Committed observations that carry a vector of ``space``, with it, in time order."""
+        if space not in self._spaces:
+            return []
+        table = self._spaces[space][0]
+        rows = self._scan(table, self.visible_filter(video_id)).sort_by(
+            [("video_id", "ascending"), ("start", "ascending")]).to_pylist()
+        return [self._space_row(row, space) for row in rows]
+
+    def spaces(self) -> dict[str, int]:
+        """The vector spaces of this library and their widths."""
+        return {name: schema.field("vector").type.list_size
+                for name, (_, schema) in self._spaces.items()}
+
     def count_observations(
         self, video_id: str | None = None, kinds: Iterable[str] | None = None
     ) -> int:
@@ -362,6 +427,39 @@ class Store:
         return _sql.in_("run_id", ids)
 
     # ---- internals --------------------------------------------------------------------------
+
+    def _open_spaces(self, meta: dict) -> None:
+        for space, entry in meta.get("spaces", {}).items():
+            schema = space_schema(int(entry["dim"]))
+            self._spaces[space] = (self._table(entry["table"], schema), schema)
+
+    def _space(self, space: str, dim: int) -> tuple[Any, pa.Schema]:
+        """The table of a vector space, created (and recorded in meta.json) on first use."""
+        if space not in self._spaces:
+            meta = read_meta(self.path) or {}
+            self._open_spaces(meta)  # another process may have made it meanwhile
+        if space not in self._spaces:
+            slug = re.sub(r"[^a-z0-9]+", "_", space.lower()).strip("_")[:40]
+            name = f"space_{slug}_{hashlib.blake2b(space.encode(), digest_size=4).hexdigest()}"
+            meta.setdefault("spaces", {})[space] = {"table": name, "dim": dim}
+            schema = space_schema(dim)
+            self._spaces[space] = (self._table(name, schema), schema)
+            write_meta(self.path, meta)
+        return self._spaces[space]
+
+    def _run_tables(self) -> list[Any]:
+        """Every table whose rows belong to runs."""
+        return [self._obs] + [table for table, _ in self._spaces.values()]
+
+    def _space_row(self, row: dict[str, Any], space: str | None) -> Observation:
+        row = dict(row)
+        if space is None:
+            return row_to_observation(row)
+        vector = row.pop("vector")
+        row["vector"] = None
+        obs = row_to_observation(row)
+        obs.vectors = {space: list(vector)}
+        return obs
 
     def _table(self, name: str, schema: pa.Schema) -> Any:
         try:
@@ -446,4 +544,11 @@ class Store:
             None if analyzer is None else _sql.eq("analyzer", analyzer),
         )
         stale = _sql.and_(scope, f"NOT ({_sql.in_('run_id', keep)})" if keep else None)
-        return self._delete(self._obs, stale) + self._delete(self._runs, stale)
+        deleted = sum(self._delete(t, stale) for t in self._run_tables())
+        return deleted + self._delete(self._runs, stale)
+
+
+def _sub_vectors(dim: int) -> int:
+    """PQ sub-vectors: about 8 floats each, and a divisor of ``dim``."""
+    target = max(1, dim // 8)
+    return max(d for d in range(1, target + 1) if dim % d == 0)
