@@ -1,5 +1,6 @@
 """Indexing speed and memory: vidseek's pipeline on generated "lecture" videos, and a naive
-pipeline on the 10-minute one.
+pipeline on the 10-minute one; with ``--analyzers``, the cost of each analyzer per hour of
+video and what faces and object tags add to the embedded index.
 
 A lecture is slides (static pictures, a title on each, changing every 20-60 s) with
 continuous speech. For each video vidseek indexes it into a fresh library in a fresh
@@ -9,8 +10,15 @@ straightforward script would: decode every frame, OCR one frame per second, run 
 the whole audio, one after another, with the same models.
 
     python benchmarks/index.py [--minutes 10 60] [--naive-minutes 10] [--out PATH]
+    python benchmarks/index.py --analyzers [--minutes 10] [--out PATH]
 
-Prints a table and writes JSON (benchmarks/results/index.json by default).
+The analyzer costs are measured on two 10-minute videos: the lecture, and "mixed" footage
+(random shots of 2-15 s with camera motion, pasted photos of people, animals and objects,
+signs and speech). Each analyzer runs alone in a fresh process (seconds per hour of video),
+then the embedded index (shots, speech, text) runs with and without faces and objects. The
+object and scene tagger needs the model files of ../shared/models (or $VIDSEEK_MODELS).
+
+Prints a table and writes JSON (benchmarks/results/index.json, or analyzers.json).
 """
 
 from __future__ import annotations
@@ -92,11 +100,21 @@ def make(folder: Path, minutes: float) -> Path:
     return path
 
 
-def child_vidseek(path: Path, library: Path) -> dict:
+def make_mixed(folder: Path, minutes: float) -> Path:
+    from vidseek.synth import build, random_script, truth_path
+
+    path = folder / f"mixed_{minutes:g}min.mp4"
+    if not (path.exists() and truth_path(path).exists()):
+        build(random_script(minutes * 60, seed=3, fps=25.0), path)
+    return path
+
+
+def child_vidseek(path: Path, library: Path, analyzers: str | None = None) -> dict:
     from vidseek.library import Library
 
     started = time.perf_counter()
-    with Library(library) as lib:
+    chosen = analyzers.split(",") if analyzers else None
+    with Library(library, analyzers=chosen) as lib:
         result = lib.index([path]).results[0]
     return {"seconds": time.perf_counter() - started, "status": result.status,
             "analyzer_seconds": result.analyzer_seconds, "observations": result.analyzers,
@@ -133,11 +151,11 @@ def child_naive(path: Path) -> dict:
             "observations": {"text lines read": lines, "speech segments": said}}
 
 
-def measure(mode: str, path: Path, library: Path | None = None) -> dict:
+def measure(mode: str, path: Path, library: Path | None = None, analyzers: str = "") -> dict:
     """Run one measurement in a fresh process and read its peak RSS."""
     args = [sys.executable, __file__, "--child", mode, str(path)]
     if library is not None:
-        args.append(str(library))
+        args += [str(library), analyzers]
     done = subprocess.run(args, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{mode} on {path.name} failed:\n{done.stderr[-3000:]}")
@@ -150,17 +168,22 @@ def main() -> None:
     parser.add_argument("--naive-minutes", type=float, default=10)
     parser.add_argument("--video-dir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--out", type=Path, default=HERE / "results" / "index.json")
+    parser.add_argument("--analyzers", action="store_true",
+                        help="measure each analyzer's cost per hour of video instead")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child:
         mode, path, *rest = args.child
-        result = (child_vidseek(Path(path), Path(rest[0])) if mode == "vidseek"
-                  else child_naive(Path(path)))
+        result = (child_vidseek(Path(path), Path(rest[0]), rest[1] if len(rest) > 1 else None)
+                  if mode == "vidseek" else child_naive(Path(path)))
         result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
         return
 
+    if args.analyzers:
+        analyzer_costs(args)
+        return
     rows = []
     for minutes in args.minutes:
         path = make(args.video_dir, minutes)
@@ -189,6 +212,44 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.out}")
+
+
+def analyzer_costs(args) -> None:
+    """Each analyzer alone, then embedded with and without faces + objects, per video."""
+    import os
+
+    from vidseek.models.registry import discovered
+
+    shared = HERE.parent.parent / "shared" / "models"
+    if discovered().detector is None and shared.is_dir():
+        os.environ["VIDSEEK_MODELS"] = str(shared)
+    minutes = args.minutes[0] if args.minutes != [10, 60] else 10
+    videos = [make(args.video_dir, minutes), make_mixed(args.video_dir, minutes)]
+    alone = ["shots", "speech", "text", "faces", "objects", "image"]
+    combos = {"embedded": "shots,speech,text", "+ faces + objects":
+              "shots,speech,text,faces,objects"}
+    rows = []
+    for path in videos:
+        for name in [*alone, *combos]:
+            with tempfile.TemporaryDirectory() as library:
+                result = measure("vidseek", path, Path(library), combos.get(name, name))
+            if result["errors"]:
+                raise RuntimeError(f"{name} on {path.name}: {result['errors']}")
+            result["seconds_per_hour"] = result["seconds"] * 60 / minutes
+            rows.append({"video": path.name, "minutes": minutes, "run": name, **result})
+            print(f"{path.name:22s} {name:18s} {result['seconds']:6.1f}s  "
+                  f"{result['seconds_per_hour']:6.0f} s per hour of video  "
+                  f"{result['peak_rss_mb']:5.0f}MB  {result['observations']}", flush=True)
+        base, more = (next(r for r in rows if r["video"] == path.name and r["run"] == c)
+                      for c in combos)
+        added = more["seconds"] / base["seconds"] - 1
+        print(f"{path.name}: faces + objects add {added:.0%} to the embedded index time")
+    out = args.out if args.out != HERE / "results" / "index.json" else (
+        HERE / "results" / "analyzers.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"machine": {"python": platform.python_version(), "cores": 2},
+                               "rows": rows}, indent=2))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

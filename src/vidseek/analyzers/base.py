@@ -1,10 +1,11 @@
-"""The two kinds of analyzer, as small protocols.
+"""The three kinds of analyzer, as small protocols.
 
 Indexing decodes each video once: frame analyzers receive the frames of that one pass
 (each says how often and how large it wants them), audio analyzers receive the audio as
 chunks, and shot analyzers receive the shots once they are known, with a reader to take the
-few frames per shot they need (a keyframe embedding, frames for a caption). Both may keep state between calls and yield observations as soon as they are sure
-of them, so memory stays flat however long the video is.
+few frames per shot they need (a keyframe embedding, frames for a caption). All may keep
+state between calls and yield observations as soon as they are sure of them, so memory
+stays flat however long the video is.
 """
 
 from __future__ import annotations
