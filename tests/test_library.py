@@ -14,7 +14,7 @@ from difflib import SequenceMatcher
 import pytest
 
 import vidseek.library
-from vidseek.library import Library
+from vidseek.library import EMBEDDED, Library
 from vidseek.synth import build, random_script
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
@@ -159,12 +159,13 @@ def test_killed_index_resumes_to_the_same_content(lecture, indexed, tmp_path):
         writer.wait()
     with Library(target) as library:
         done = {r.analyzer for r in library.store.runs(vid)}
-        assert done and done != {"shots", "speech", "text"}
+        assert done and done != set(EMBEDDED)
         # Only committed analyzers are visible, never part of one.
         visible = {o.kind for o in library.observations(vid)}
-        assert visible <= {"shot" if "shots" in done else "", "speech" if "speech" in done else "",
-                           "text" if "text" in done else ""}
+        kinds = {"shots": {"shot"}, "speech": {"speech"}, "text": {"text"},
+                 "faces": {"face", "person"}}
+        assert visible <= set().union(*(kinds[a] for a in done))
         result = library.index([path]).results[0]
         assert result.status == "indexed"
-        assert set(result.analyzers) == {"shots", "speech", "text"} - done
+        assert set(result.analyzers) == set(EMBEDDED) - done
         assert _content(library.observations(vid)) == expected

@@ -1,0 +1,96 @@
+"""Image embeddings of shots: a few keyframes per shot, as ``image`` observations whose
+vectors make "find the moment that looks like this picture" possible.
+
+Each shot gets one keyframe per `spacing` seconds or part of it (at least one): a shot is
+cut into ``max(1, round(length / spacing))`` equal parts and the frame at the middle of each
+part stands for that part. A 4 s shot has one keyframe (its middle), a 5-minute static shot
+30, so any stretch of the video is near a keyframe of its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+
+from vidseek.media import VideoReader
+from vidseek.models.vision import ImageEmbedder, resolve_image_embedder
+from vidseek.types import Observation
+
+__all__ = ["ImageEmbeddingAnalyzer"]
+
+_MIN_INPUT_SIDE = 224  # MobileNetV2's input: frames are read with at least this short side
+
+
+class ImageEmbeddingAnalyzer:
+    """A `ShotAnalyzer` that embeds keyframes of each shot.
+
+    Each observation has ``kind="image"``, ``start``/``end`` the part of the shot its frame
+    stands for, ``vectors={embedder.name: [...]}`` (unit length), ``source`` the embedder's
+    name, empty ``text`` and ``data={"frame_time": t}`` (the exact time of the frame
+    embedded). Measured on 2 cores (busy with other work): 21-72 ms a keyframe, reading
+    included (MobileNetV2 itself 6-10 ms); 25 ms a shot on a 10-minute synthetic video (66
+    shots), 35 ms on a real 96 s clip (20 shots), i.e. 10-26 s per hour of video.
+
+    Args:
+        embedder: an `ImageEmbedder`, or a spec (``mobilenet:/path/model.onnx``).
+        spacing: about this many seconds of a shot per keyframe.
+        batch: keyframes read before they are embedded together.
+
+    Raises:
+        ModelError: `embedder` is a spec that cannot be used.
+    """
+
+    name = "image"
+    version = "1"
+
+    def __init__(self, embedder: ImageEmbedder | str, *, spacing: float = 10.0,
+                 batch: int = 16) -> None:
+        if spacing <= 0:
+            raise ValueError(f"spacing must be positive, got {spacing}")
+        self.embedder: ImageEmbedder = (resolve_image_embedder(embedder)
+                                        if isinstance(embedder, str) else embedder)
+        self.spacing = float(spacing)
+        self.batch = max(1, int(batch))
+
+    def analyze(self, video_id: str, shots: Sequence[tuple[float, float]],
+                reader: VideoReader) -> Iterator[Observation]:
+        """Embed the keyframes of the shots.
+
+        Args:
+            video_id: the video's id.
+            shots: ``(start, end)`` timeline seconds, in time order.
+            reader: the video, to read the keyframes from.
+
+        Returns:
+            One observation per keyframe, lazily, in time order.
+        """
+        parts = [part for start, end in shots for part in self.parts(start, end)]
+        times = [min(max((a + b) / 2, 0.0), reader.duration) for a, b in parts]
+        # one pass over the video: the reader decodes on or seeks, whichever is cheaper
+        keyframes = reader.at(times, size=_read_size(reader))
+        for first in range(0, len(parts), self.batch):
+            chunk = parts[first : first + self.batch]
+            frames = list(itertools.islice(keyframes, len(chunk)))
+            vectors = self.embedder.embed([frame.image for frame in frames])
+            for (start, end), frame, vector in zip(chunk, frames, vectors):
+                yield Observation(video_id=video_id, start=start, end=end, kind="image",
+                                  vectors={self.embedder.name: vector.tolist()},
+                                  data={"frame_time": frame.time}, source=self.embedder.name)
+
+    def parts(self, start: float, end: float) -> list[tuple[float, float]]:
+        """The parts of the shot ``[start, end]`` that one keyframe each stands for."""
+        if end <= start:
+            return []
+        count = max(1, round((end - start) / self.spacing))
+        step = (end - start) / count
+        return [(start + k * step, end if k == count - 1 else start + (k + 1) * step)
+                for k in range(count)]
+
+
+def _read_size(reader: VideoReader) -> int:
+    """Longest side to read frames at so that the short side is still the model's input."""
+    video = reader.info.video
+    long_side = max(video.display_width, video.display_height)
+    short_side = max(1, min(video.display_width, video.display_height))
+    return min(long_side, math.ceil(_MIN_INPUT_SIDE * long_side / short_side))
