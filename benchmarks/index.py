@@ -225,7 +225,7 @@ def analyzer_costs(args) -> None:
         os.environ["VIDSEEK_MODELS"] = str(shared)
     minutes = args.minutes[0] if args.minutes != [10, 60] else 10
     videos = [make(args.video_dir, minutes), make_mixed(args.video_dir, minutes)]
-    alone = ["shots", "speech", "text", "faces", "objects", "image"]
+    alone = ["shots", "speech", "text", "faces", "objects", "image"]  # image brings shots
     combos = {"embedded": "shots,speech,text", "+ faces + objects":
               "shots,speech,text,faces,objects"}
     rows = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -94,3 +95,22 @@ def test_index_list_show_export_remove(sample, tmp_path):
 def test_unknown_video_is_a_clear_error(tmp_path):
     result = vidseek("show", "nothing-like-this", "--library", tmp_path / "lib", check=False)
     assert result.returncode == 1 and "nothing-like-this" in result.stderr
+
+
+def test_models_lists_capabilities_and_index_checks_them(tmp_path):
+    env = {**os.environ, "VIDSEEK_MODELS": str(tmp_path / "models")}
+    args = ("--library", tmp_path / "lib")
+
+    def run(*argv):
+        return subprocess.run([sys.executable, "-m", "vidseek", *map(str, argv)],
+                              capture_output=True, text=True, timeout=120, env=env)
+
+    rows = {r["name"]: r for r in json.loads(run("models", *args, "--json").stdout)}
+    assert rows["faces"]["status"] == "available"
+    assert rows["objects (COCO)"]["status"] == "missing"
+    assert "yolox-nano-coco" in rows["objects (COCO)"]["detail"]
+    # an analyzer without its model is refused with advice, before any work
+    refused = run("index", tmp_path / "none.mp4", *args, "--analyzers", "shots,clip")
+    assert refused.returncode == 2 and "vidseek models" in refused.stderr
+    unknown = run("models", "download", "nope")
+    assert unknown.returncode == 1 and "yolox-nano-coco" in unknown.stderr

@@ -143,6 +143,8 @@ class Library:
         if analyzers is None:
             analyzers = [*EMBEDDED, *configured]
         wanted = set(analyzers)
+        if wanted & set(_SHOT_ANALYZERS):
+            wanted.add("shots")  # they work on the shot list
         unknown = wanted - set(ANALYZERS)
         if unknown:
             raise ValueError(f"unknown analyzers {sorted(unknown)}; known: {list(ANALYZERS)}")
