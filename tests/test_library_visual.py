@@ -9,11 +9,12 @@ import pytest
 from chat_server import ScriptedChatServer
 
 from vidseek.library import Library
-from vidseek.synth import PictureSpec, Script, ShotSpec, build, load_photo
+from vidseek.synth import PictureSpec, Script, ShotSpec, build
+from vidseek.synth.photos import load_photo
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 
-FACE = (3.0, 11.0)  # the astronaut is on screen [3, 11)
+FACE = (3.0, 11.0)  # the astronaut's face is on screen [3, 11)
 CAT = (14.0, 22.0)  # chelsea, a tabby cat
 
 
@@ -23,12 +24,18 @@ def _overlap(obs, span) -> float:
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory):
-    path = tmp_path_factory.mktemp("visual") / "photos.mp4"
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("visual")
+    path = folder / "photos.mp4"
+    # head and shoulders of scikit-image's astronaut: big enough on screen for the detector
+    face = folder / "astronaut_face.png"
+    Image.fromarray(np.asarray(load_photo("astronaut"))[20:240, 110:340]).save(face)
     build(Script(width=640, height=360, fps=10.0, audio=False, seed=5,
                  shots=[ShotSpec(duration=12, content="gradient", motion="static"),
                         ShotSpec(duration=12, content="color", motion="static")],
-                 pictures=[PictureSpec(photo="astronaut", start=FACE[0], end=FACE[1],
-                                       scale=0.8),
+                 pictures=[PictureSpec(photo=str(face), start=FACE[0], end=FACE[1],
+                                       scale=0.7),
                            PictureSpec(photo="chelsea", start=CAT[0], end=CAT[1], scale=0.7)]),
           path)
     return path
