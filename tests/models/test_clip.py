@@ -356,14 +356,15 @@ def test_analyzer_embeds_one_frame_per_stretch_of_each_shot(shot_video, embedder
 
     path, truth = shot_video
     embedder = embedders["clip"]
-    analyzer = ClipAnalyzer(embedder, max_gap=10.0, batch_size=2)
+    analyzer = ClipAnalyzer(embedder, spacing=5.0, batch=2)
     assert isinstance(analyzer, ShotAnalyzer)
     assert (analyzer.name, analyzer.version) == ("clip", "1")
     shots = [(shot.start, shot.end) for shot in truth.shots]
     with VideoReader(path) as reader:
         observations = list(analyzer.analyze("video", shots, reader))
-        # the 13 s shot is longer than max_gap: two stretches of 6.5 s
-        expected = [(0.0, 3.0), (3.0, 5.0), (5.0, 11.5), (11.5, 18.0)]
+        # the 13 s shot is cut into round(13 / 5) = 3 stretches of 4.333 s
+        expected = [(0.0, 3.0), (3.0, 5.0), (5.0, 5 + 13 / 3), (5 + 13 / 3, 5 + 26 / 3),
+                    (5 + 26 / 3, 18.0)]
         found = [(o.start, o.end) for o in observations]
         assert np.allclose(found, expected, atol=1e-6), found
         for obs, (start, end) in zip(observations, expected):

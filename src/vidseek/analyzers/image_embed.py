@@ -19,7 +19,7 @@ from vidseek.types import Observation
 
 __all__ = ["ImageEmbeddingAnalyzer"]
 
-_MIN_INPUT_SIDE = 224  # MobileNetV2's input: frames are read with at least this short side
+_DEFAULT_SIDE = 224  # the input side of MobileNetV2 and of most CLIP and SigLIP models
 
 
 class ImageEmbeddingAnalyzer:
@@ -33,9 +33,12 @@ class ImageEmbeddingAnalyzer:
     shots), 35 ms on a real 96 s clip (20 shots), i.e. 10-26 s per hour of video.
 
     Args:
-        embedder: an `ImageEmbedder`, or a spec (``mobilenet:/path/model.onnx``).
+        embedder: an `ImageEmbedder` (``embed``), an image-text embedder (``images``, see
+            `ClipAnalyzer`), or a spec (``mobilenet:/path/model.onnx``).
         spacing: about this many seconds of a shot per keyframe.
         batch: keyframes read before they are embedded together.
+        side: the short side frames are read at; default the embedder's ``image_size``, or
+            224 (never more than the video's own).
 
     Raises:
         ModelError: `embedder` is a spec that cannot be used.
@@ -45,13 +48,16 @@ class ImageEmbeddingAnalyzer:
     version = "1"
 
     def __init__(self, embedder: ImageEmbedder | str, *, spacing: float = 10.0,
-                 batch: int = 16) -> None:
+                 batch: int = 16, side: int | None = None) -> None:
         if spacing <= 0:
             raise ValueError(f"spacing must be positive, got {spacing}")
         self.embedder: ImageEmbedder = (resolve_image_embedder(embedder)
                                         if isinstance(embedder, str) else embedder)
+        # image embedders have embed(), image-text embedders images(): same contract
+        self._embed = getattr(self.embedder, "embed", None) or self.embedder.images
         self.spacing = float(spacing)
         self.batch = max(1, int(batch))
+        self.side = side
 
     def analyze(self, video_id: str, shots: Sequence[tuple[float, float]],
                 reader: VideoReader) -> Iterator[Observation]:
@@ -68,15 +74,23 @@ class ImageEmbeddingAnalyzer:
         parts = [part for start, end in shots for part in self.parts(start, end)]
         times = [min(max((a + b) / 2, 0.0), reader.duration) for a, b in parts]
         # one pass over the video: the reader decodes on or seeks, whichever is cheaper
-        keyframes = reader.at(times, size=_read_size(reader))
+        keyframes = reader.at(times, size=self._read_size(reader))
         for first in range(0, len(parts), self.batch):
             chunk = parts[first : first + self.batch]
             frames = list(itertools.islice(keyframes, len(chunk)))
-            vectors = self.embedder.embed([frame.image for frame in frames])
+            vectors = self._embed([frame.image for frame in frames])
             for (start, end), frame, vector in zip(chunk, frames, vectors):
                 yield Observation(video_id=video_id, start=start, end=end, kind="image",
                                   vectors={self.embedder.name: vector.tolist()},
                                   data={"frame_time": frame.time}, source=self.embedder.name)
+
+    def _read_size(self, reader: VideoReader) -> int:
+        """Longest side to read frames at so that the short side is the model's input."""
+        side = self.side or int(getattr(self.embedder, "image_size", 0) or _DEFAULT_SIDE)
+        video = reader.info.video
+        long_side = max(video.display_width, video.display_height)
+        short_side = max(1, min(video.display_width, video.display_height))
+        return min(long_side, math.ceil(side * long_side / short_side))
 
     def parts(self, start: float, end: float) -> list[tuple[float, float]]:
         """The parts of the shot ``[start, end]`` that one keyframe each stands for."""
@@ -86,11 +100,3 @@ class ImageEmbeddingAnalyzer:
         step = (end - start) / count
         return [(start + k * step, end if k == count - 1 else start + (k + 1) * step)
                 for k in range(count)]
-
-
-def _read_size(reader: VideoReader) -> int:
-    """Longest side to read frames at so that the short side is still the model's input."""
-    video = reader.info.video
-    long_side = max(video.display_width, video.display_height)
-    short_side = max(1, min(video.display_width, video.display_height))
-    return min(long_side, math.ceil(_MIN_INPUT_SIDE * long_side / short_side))
