@@ -341,7 +341,9 @@ def show(
     video: VideoQuery,
     library: LibraryOption = None,
     kind: Annotated[
-        list[str] | None, typer.Option(help="Only these kinds: shot, speech, text.")
+        list[str] | None,
+        typer.Option(help="Only these kinds: shot, speech, text, face, person, visual, image, "
+                          "caption."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -359,9 +361,18 @@ def show(
     console.print(f"[bold]{record.id}[/]  {record.paths[-1]}  ({_clock(record.info.duration)})")
     table = Table("start", "end", "kind", "what")
     for o in found:
-        what = o.text or (f"shot {o.data.get('index', 0) + 1}" if o.kind == "shot" else "")
+        what = o.text or _describe(o)
         table.add_row(_clock(o.start), _clock(o.end), o.kind, what)
     console.print(table)
+
+
+def _describe(o) -> str:
+    """Words for observations without text (shots, keyframe vectors)."""
+    if o.kind == "shot":
+        return f"shot {o.data.get('index', 0) + 1}"
+    if "frame_time" in o.data:
+        return f"keyframe at {_clock(o.data['frame_time'])} ({', '.join(o.vectors) or o.source})"
+    return ""
 
 
 @app.command()
