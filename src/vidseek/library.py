@@ -157,6 +157,7 @@ class Library:
             )
         self.analyzers = [a for a in ANALYZERS if a in wanted]
         self._models: dict[str, Any] = {}
+        self._shared: dict[Path, Any] = {}  # model files two analyzers use, loaded once
         self._load = threading.Lock()  # models load once, whichever job asks first
         self._write = threading.Lock()  # LanceDB writes, one at a time
 
@@ -280,7 +281,7 @@ class Library:
         if analyzer == "text":
             return self._model("text").reader.name
         if analyzer == "faces":
-            return "dlib"
+            return self._model("faces").model.name
         return "+".join(getattr(self.models, n) for n in _NEEDS[analyzer]
                         if getattr(self.models, n))
 
@@ -288,7 +289,7 @@ class Library:
         """Analyzers and the embedder are loaded once per library, on first use."""
         with self._load:
             if name not in self._models:
-                self._models[name] = _make_analyzer(name, self.models)
+                self._models[name] = _make_analyzer(name, self.models, self._shared)
             return self._models[name]
 
     def _embedded(self, batch: list[Observation]) -> list[Observation]:
@@ -444,8 +445,12 @@ class _RunWriter:
             self._batch = []
 
 
-def _make_analyzer(name: str, specs: ModelSpecs) -> Any:
-    """Build an analyzer (or ``embed``, the text embedder) from the library's model specs."""
+def _make_analyzer(name: str, specs: ModelSpecs, shared: dict[Path, Any]) -> Any:
+    """Build an analyzer (or ``embed``, the text embedder) from the library's model specs.
+
+    ``shared`` holds the model objects made so far by file, so that the scene tagger and the
+    image embedder, usually the same MobileNetV2 file, share one session.
+    """
     if name == "speech":
         from vidseek.analyzers.speech import SpeechAnalyzer
 
@@ -462,15 +467,20 @@ def _make_analyzer(name: str, specs: ModelSpecs) -> Any:
         from vidseek.analyzers.objects import ObjectsAnalyzer
         from vidseek.models.vision import resolve_classifier, resolve_detector
 
+        classifier = None
+        if specs.classifier:
+            model = resolve_classifier(specs.classifier)
+            classifier = shared.setdefault(model.path, model)
         return ObjectsAnalyzer(
             detector=resolve_detector(specs.detector) if specs.detector else None,
-            classifier=resolve_classifier(specs.classifier) if specs.classifier else None,
+            classifier=classifier,
         )
     if name == "image":
         from vidseek.analyzers.image_embed import ImageEmbeddingAnalyzer
         from vidseek.models.vision import resolve_image_embedder
 
-        return ImageEmbeddingAnalyzer(resolve_image_embedder(specs.image_embedder))
+        model = resolve_image_embedder(specs.image_embedder)
+        return ImageEmbeddingAnalyzer(shared.setdefault(model.path, model))
     if name == "clip":
         from vidseek.analyzers.clip import ClipAnalyzer
         from vidseek.models.clip import resolve_image_text_embedder
