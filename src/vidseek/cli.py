@@ -366,6 +366,68 @@ def show(
     console.print(table)
 
 
+@app.command()
+def search(
+    query: Annotated[str | None, typer.Argument(
+        help="What is said, written, shown or happening (optional with --image).")] = None,
+    library: LibraryOption = None,
+    video: Annotated[list[str] | None, typer.Option(
+        "--video", help="Search only this video (id, id prefix or path); repeatable.")] = None,
+    image: Annotated[Path | None, typer.Option(
+        help="A picture to find: similar keyframes, and the same face when it shows one.")] = None,
+    kind: Annotated[str | None, typer.Option(
+        help="Comma-separated kinds: speech, text, visual, caption, image, face.")] = None,
+    k: Annotated[int, typer.Option("-k", help="At most this many moments.")] = 10,
+    threshold: Annotated[float | None, typer.Option(
+        help="Score (0-1) a moment needs; default the calibrated threshold, 0 for every "
+             "candidate.")] = None,
+    thumbnails: Annotated[Path | None, typer.Option(
+        help="Write a JPEG thumbnail of each moment into this folder.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Find the moments that answer a query, across the library: best first, with a calibrated
+    score (0-1), why each matched, and a link that opens the video at the moment.
+
+    A query that matches nothing well enough returns nothing (exit code 0).
+    """
+    from vidseek.library import Library
+
+    kinds = [x.strip() for x in kind.split(",") if x.strip()] if kind else None
+    with Library(library) as lib:
+        moments = lib.search(query, videos=video, kinds=kinds, k=k, image=image,
+                             threshold=threshold)
+        pictures = _write_thumbnails(lib, moments, thumbnails) if thumbnails else {}
+    if as_json:
+        rows = [{**m.model_dump(mode="json"), "thumbnail_file": pictures.get(i)}
+                for i, m in enumerate(moments)]
+        print(json.dumps(rows, indent=2))
+        return
+    if not moments:
+        errors.print("no moment matches well enough; try other words, or --threshold 0 to see "
+                     "the closest candidates")
+        return
+    table = Table("#", "video", "start", "end", "score", "why")
+    for i, m in enumerate(moments, 1):
+        best = m.evidence[0]
+        why = f"{best.kind} ({best.channel}): {escape(best.text[:80]) or '-'}"
+        table.add_row(str(i), Path(m.path).name, _clock(m.start), _clock(m.end),
+                      f"{m.score:.2f}", why)
+    console.print(table)
+    for i, m in enumerate(moments, 1):  # whole, so that a terminal can open them
+        print(f"{i}. {m.link}")
+
+
+def _write_thumbnails(lib, moments, folder: Path) -> dict[int, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for i, m in enumerate(moments):
+        picture = lib.thumbnail(m.video_id, m.thumbnail if m.thumbnail is not None else m.start)
+        file = folder / f"{i + 1:02d}_{m.video_id[:8]}_{m.start:.2f}.jpg"
+        file.write_bytes(picture.data)
+        written[i] = str(file)
+    return written
+
+
 def _describe(o) -> str:
     """Words for observations without text (shots, keyframe vectors)."""
     if o.kind == "shot":

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["MediaError", "ModelError", "StoreError", "UnknownVideoError", "VidseekError"]
+__all__ = [
+    "MediaError",
+    "ModelError",
+    "QueryError",
+    "StoreError",
+    "UnknownVideoError",
+    "VidseekError",
+]
 
 
 class VidseekError(Exception):
@@ -37,6 +44,11 @@ class MediaError(VidseekError, ValueError):
 class ModelError(VidseekError, ValueError):
     """A model spec that cannot be used: unknown form, missing files, or a download that was
     not allowed. The message says what to do."""
+
+
+class QueryError(VidseekError, ValueError):
+    """A search or question that cannot be run as given (no query, an unreadable picture).
+    The message says what to do."""
 
 
 class StoreError(VidseekError):

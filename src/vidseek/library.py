@@ -20,6 +20,7 @@ analyzer failing (a model server down) is reported and the others still commit.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import glob
 import threading
 import time
@@ -28,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from vidseek.errors import ModelError, VidseekError
@@ -41,8 +43,9 @@ from vidseek.media import (
     thumbnails,
 )
 from vidseek.models.registry import ModelSpecs, discovered
+from vidseek.search import Searcher, SpaceEncoder
 from vidseek.store import Store, VideoRecord, video_id
-from vidseek.types import Observation
+from vidseek.types import Moment, Observation
 
 __all__ = ["ANALYZERS", "IndexReport", "IndexResult", "Library", "expand_paths"]
 
@@ -67,6 +70,7 @@ _MODELS_FILE = "models.json"
 
 _EMBED_BATCH = 64
 _THUMBNAIL_SIZE = 320  # longer side, pixels
+_FACE_QUERY_SIDE = 800  # longer side a query picture is searched for faces at
 _SHOTS_VERSION = "1"
 
 Progress = Callable[[Path, float], None]
@@ -193,6 +197,61 @@ class Library:
 
     def remove(self, video: str | Path) -> bool:
         return self.store.remove_video(self.video(video).id)
+
+    # -- searching ---------------------------------------------------------------------------
+
+    def search(self, query: str | None = None, *, videos: Iterable[str | Path] | None = None,
+               kinds: Iterable[str] | None = None, k: int = 10,
+               image: str | Path | np.ndarray | None = None,
+               threshold: float | None = None) -> list[Moment]:
+        """Moments that answer ``query`` (words) and/or show ``image`` (a picture), best
+        first, each with a calibrated score and its evidence. See
+        :meth:`vidseek.search.Searcher.search` for the arguments; a query that matches
+        nothing well enough returns an empty list."""
+        videos = None if videos is None else [str(v) for v in videos]
+        return self.searcher.search(query, videos=videos, kinds=kinds, k=k, image=image,
+                                    threshold=threshold)
+
+    @functools.cached_property
+    def searcher(self) -> Searcher:
+        return Searcher(self.store, text_embedder=lambda: self._model("embed"),
+                        encoders=self._space_encoders)
+
+    def thumbnail(self, video: str | Path, time: float, *, size: int = _THUMBNAIL_SIZE):
+        """The frame shown at ``time`` (timeline seconds) of a video, as a JPEG
+        :class:`~vidseek.media.Thumbnail`."""
+        record = self.video(video)
+        return thumbnails(record.paths[-1], [time], size=size)[0]
+
+    def _space_encoders(self) -> list[SpaceEncoder]:
+        """How to put a query picture (or words) into each vector space indexing can make."""
+        from vidseek.models.faces import DESCRIPTOR_SPACE
+
+        encoders = [SpaceEncoder(DESCRIPTOR_SPACE, "face", image=self._face_descriptor)]
+        if self.models.image_embedder:
+            embedder = self._model("image").embedder
+            encoders.append(SpaceEncoder(embedder.name, "image",
+                                         image=lambda pic: embedder.embed([pic])[0]))
+        if self.models.clip:
+            model = self._model("clip").embedder
+            encoders.append(SpaceEncoder(model.name, "clip",
+                                         image=lambda pic: model.images([pic])[0],
+                                         text=lambda words: model.texts([words])[0]))
+        return encoders
+
+    def _face_descriptor(self, picture: np.ndarray) -> np.ndarray | None:
+        """The descriptor of the largest face in a picture (None without a face)."""
+        model = self._model("faces").model
+        side = max(picture.shape[:2])
+        if side > _FACE_QUERY_SIDE:  # HOG's cost grows with the pixels; faces stay large
+            import cv2
+
+            scale = _FACE_QUERY_SIDE / side
+            picture = cv2.resize(picture, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        faces = model.detect(picture)
+        if not faces:
+            return None
+        return model.describe(picture, max(faces, key=lambda f: f.side))
 
     # -- indexing ----------------------------------------------------------------------------
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
-__all__ = ["Observation"]
+__all__ = ["Evidence", "Moment", "Observation"]
 
 
 class Observation(BaseModel):
@@ -36,3 +36,47 @@ class Observation(BaseModel):
     """Kind-specific details: word timings, boxes, confidences."""
     source: str
     """The model and version that produced it, e.g. ``faster-whisper:tiny.en``."""
+
+
+class Evidence(BaseModel):
+    """Why a moment was found: one observation that matched the query, and how."""
+
+    channel: str
+    """How it matched: ``words`` (full text), ``meaning`` (text vectors), ``image``
+    (an image-embedding space), ``clip`` (an image-text space) or ``face``."""
+    kind: str
+    """The kind of the observation that matched (``speech``, ``text``, ``visual``...)."""
+    start: float
+    """Timeline seconds where the matching observation begins."""
+    end: float
+    """Timeline seconds where it ends."""
+    text: str = ""
+    """What was said, read or seen there."""
+    score: float
+    """Calibrated probability, 0..1, that this observation answers the query."""
+    frame_times: list[float] = Field(default_factory=list)
+    """Exact times of the frames it was seen on (empty for speech)."""
+
+
+class Moment(BaseModel):
+    """A stretch of one video that answers a query, with the evidence for it."""
+
+    video_id: str
+    path: str
+    """The video file (the most recent path it was indexed from)."""
+    start: float
+    """Timeline seconds."""
+    end: float
+    """Timeline seconds (> start)."""
+    score: float
+    """Calibrated probability, 0..1, that the moment answers the query."""
+    evidence: list[Evidence]
+    """The matching observations, best first."""
+    thumbnail: float | None = None
+    """Time of the stored thumbnail nearest the moment (see ``Library.thumbnail``)."""
+
+    @computed_field
+    @property
+    def link(self) -> str:
+        """A media-fragment URI that players open at the moment: ``file.mp4#t=12.30,20.10``."""
+        return f"{self.path}#t={self.start:.2f},{self.end:.2f}"

@@ -1,0 +1,86 @@
+"""Calibrated scores: a hit's raw similarity becomes the probability that it answers the query.
+
+Each channel has a logistic model over a few features of a hit (its cosine similarity, the
+share of the query's words it contains...). The models and the default threshold ship in
+``calibration.json`` beside this module, fitted on the needle benchmark (``vidseek bench
+needle --fit``): on which haystacks is recorded in the file's ``fitted_on``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel
+
+__all__ = ["Calibration", "ChannelModel", "fit_logistic", "load_calibration"]
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+
+
+class ChannelModel(BaseModel):
+    """``p = sigmoid(bias + sum(weight * feature))`` over named features."""
+
+    features: list[str]
+    weights: list[float]
+    bias: float
+    fitted: bool = False
+    """False when the weights are a documented prior rather than fitted on data."""
+
+    def probability(self, values: Mapping[str, float]) -> float:
+        z = self.bias + sum(w * values.get(f, 0.0) for f, w in zip(self.features, self.weights))
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
+
+
+class Calibration(BaseModel):
+    """Every channel's model, and the score a moment needs to be returned."""
+
+    channels: dict[str, ChannelModel]
+    threshold: float
+    """Moments scoring below this are not returned (chosen on the needle benchmark)."""
+    fitted_on: str = ""
+    """Where the models and the threshold come from."""
+
+    def probability(self, channel: str, values: Mapping[str, float]) -> float:
+        return self.channels[channel].probability(values)
+
+
+@lru_cache(maxsize=1)
+def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration:
+    """The calibration shipped with vidseek (or another file of the same form)."""
+    return Calibration.model_validate_json(Path(path).read_text())
+
+
+def fit_logistic(x: Sequence[Sequence[float]], y: Sequence[int], *, l2: float = 1e-2,
+                 iterations: int = 50) -> tuple[list[float], float]:
+    """Fit a logistic regression by Newton's method with a small L2 penalty on the weights.
+
+    Args:
+        x: one row of feature values per example.
+        y: 1 for a true match, 0 otherwise (both must occur).
+
+    Returns:
+        ``(weights, bias)``.
+    """
+    features = np.asarray(x, dtype=np.float64)
+    labels = np.asarray(y, dtype=np.float64)
+    if features.ndim != 2 or len(features) != len(labels):
+        raise ValueError("x must be rows of features, one per label")
+    if labels.min() == labels.max():
+        raise ValueError("both true and false examples are needed to fit a calibration")
+    design = np.hstack([features, np.ones((len(features), 1))])
+    beta = np.zeros(design.shape[1])
+    penalty = np.full(design.shape[1], l2)
+    penalty[-1] = 0.0  # the bias is not shrunk
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(design @ beta, -60, 60)))
+        gradient = design.T @ (p - labels) + penalty * beta
+        hessian = (design * (p * (1 - p))[:, None]).T @ design + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return [float(b) for b in beta[:-1]], float(beta[-1])

@@ -1,0 +1,127 @@
+"""Channels: each turns a query into scored hits, observations with the features that say
+how well they match.
+
+- text: full-text (BM25) and text-vector candidates over what was said, read, tagged or
+  captioned, each described by its cosine similarity to the query and the share of the
+  query's words it contains;
+- image: a query picture against an image-embedding space (keyframes);
+- clip: a query text (or picture) against an image-text space;
+- face: the largest face of a query picture against the face descriptors.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vidseek.search.background import Background
+from vidseek.search.words import content_words, coverage
+from vidseek.store import Store
+from vidseek.types import Observation
+
+__all__ = ["TEXT_KINDS", "Hit", "space_hits", "text_hits"]
+
+TEXT_KINDS = ("speech", "text", "visual", "caption")
+"""Observation kinds whose text the text channel searches."""
+_LABEL_KINDS = frozenset({"visual"})  # a few label words, not a sentence
+_FTS_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass
+class Hit:
+    """One observation that may answer the query."""
+
+    observation: Observation
+    channel: str
+    """``words`` (found by full text), ``meaning`` (by text vectors), ``image``, ``clip``
+    or ``face``."""
+    model: str
+    """The calibration model that scores it: ``text``, ``image``, ``clip`` or ``face``."""
+    features: dict[str, float]
+    score: float = 0.0
+    """Calibrated probability, set by the searcher."""
+    start: float = field(init=False)
+    end: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.start, self.end = self.observation.start, self.observation.end
+
+    @property
+    def video_id(self) -> str:
+        return self.observation.video_id
+
+    @property
+    def key(self) -> tuple:
+        o = self.observation
+        return (o.video_id, o.kind, o.start, o.end, o.text, self.model)
+
+
+def text_hits(store: Store, query: str, query_vector: np.ndarray, background: Background, *,
+              video_id: str | None, kinds: Iterable[str], limit: int) -> list[Hit]:
+    """Full-text and text-vector candidates for ``query``, merged (one hit per observation).
+
+    Features: ``cosine`` (query and passage vectors), ``relative`` (the cosine less the
+    mean of how similar the query and the passage usually are to unrelated texts: CSLS,
+    which corrects for texts that are close to everything), ``coverage`` (share of the
+    query's words present) and ``label`` (1 for a few label words rather than a sentence).
+    """
+    kinds = list(kinds)
+    words = content_words(query)
+    vector = np.asarray(query_vector, dtype=np.float32)
+    found: dict[tuple, Hit] = {}
+
+    def add(obs: Observation, channel: str, cosine: float) -> None:
+        hit = Hit(obs, channel, "text", {
+            "cosine": cosine,
+            "coverage": coverage(words, obs.text),
+            "label": 1.0 if obs.kind in _LABEL_KINDS else 0.0,
+        })
+        found.setdefault(hit.key, hit)
+
+    fts_query = " ".join(_FTS_WORD.findall(query))  # punctuation would be query syntax
+    if fts_query and kinds:
+        for obs, _ in _full_text(store, fts_query, video_id=video_id, kinds=kinds, limit=limit):
+            cosine = float(np.dot(vector, obs.vector)) if obs.vector is not None else 0.0
+            add(obs, "words", cosine)
+    if kinds:
+        for obs, similarity in store.nearest(vector, video_id=video_id, kinds=kinds,
+                                             limit=limit):
+            add(obs, "meaning", similarity)
+    hits = list(found.values())
+    passages = np.asarray([h.observation.vector or np.zeros(len(vector)) for h in hits],
+                          dtype=np.float32).reshape(len(hits), len(vector))
+    query_level = background.query_level(vector)
+    for hit, passage_level in zip(hits, background.passage_levels(passages)):
+        hit.features["relative"] = hit.features["cosine"] - (query_level + passage_level) / 2
+    return hits
+
+
+def _full_text(store: Store, query: str, **where) -> list[tuple[Observation, float]]:
+    try:
+        return store.text_search(query, **where)
+    except ValueError as e:  # nothing indexed yet: no full-text index to search
+        if "INVERTED index" in str(e):
+            return []
+        raise
+
+
+def space_hits(store: Store, space: str, vector: np.ndarray, *, model: str,
+               video_id: str | None, kinds: Iterable[str] | None, limit: int) -> list[Hit]:
+    """Nearest observations of one vector space."""
+    hits = []
+    for obs, similarity in store.nearest(vector, space=space, video_id=video_id, kinds=kinds,
+                                         limit=limit):
+        features = {"cosine": similarity}
+        if model == "face":  # unit descriptors: the Euclidean distance dlib's rule is set in
+            features["distance"] = math.sqrt(max(0.0, 2.0 - 2.0 * similarity))
+        hits.append(Hit(obs, model, model, features))
+    return hits
+
+
+ImageEncoder = Callable[[np.ndarray], "np.ndarray | None"]
+"""Turns an RGB picture into a vector of one space (None when it has nothing to encode,
+such as a picture without a face)."""

@@ -1,0 +1,155 @@
+"""The searcher: a query (words, a picture, or both) to ranked moments across a library."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vidseek.errors import QueryError
+from vidseek.models.embeddings import TextEmbedder
+from vidseek.search.background import Background
+from vidseek.search.calibration import Calibration, load_calibration
+from vidseek.search.channels import TEXT_KINDS, Hit, space_hits, text_hits
+from vidseek.search.fusion import fuse
+from vidseek.store import Store
+from vidseek.types import Moment
+
+__all__ = ["IMAGE_TEXT_FAMILIES", "SpaceEncoder", "Searcher", "load_picture"]
+
+IMAGE_TEXT_FAMILIES = ("clip:", "siglip:")
+"""Vector spaces whose names start so hold image-text vectors: text queries search them."""
+
+
+@dataclass(frozen=True)
+class SpaceEncoder:
+    """How to put a query into one vector space of the library."""
+
+    space: str
+    model: str
+    """Its calibration model: ``image``, ``clip`` or ``face``."""
+    image: Callable[[np.ndarray], np.ndarray | None] | None = None
+    """RGB picture -> vector (None when there is nothing to encode, e.g. no face)."""
+    text: Callable[[str], np.ndarray] | None = None
+    """Words -> vector (image-text spaces only)."""
+
+
+class Searcher:
+    """Finds moments in one library's store.
+
+    Args:
+        store: the library's store.
+        text_embedder: returns the library's text embedder (called on first use).
+        encoders: returns the encoders of the library's other vector spaces (called on
+            first use of a picture query, or of a text query when the library has an
+            image-text space).
+        calibration: channel models and threshold; default the one shipped with vidseek.
+    """
+
+    def __init__(self, store: Store, *, text_embedder: Callable[[], TextEmbedder],
+                 encoders: Callable[[], list[SpaceEncoder]] = list,
+                 calibration: Calibration | None = None) -> None:
+        self.store = store
+        self._text_embedder = text_embedder
+        self._encoders = encoders
+        self.calibration = calibration or load_calibration()
+        self._background_vectors: Background | None = None
+
+    def search(self, query: str | None = None, *, videos: Iterable[str] | None = None,
+               kinds: Iterable[str] | None = None, k: int = 10,
+               image: str | Path | np.ndarray | None = None,
+               threshold: float | None = None) -> list[Moment]:
+        """Moments that answer ``query`` and/or look like ``image``, best first.
+
+        Args:
+            query: words: what is said, written, shown or happening.
+            videos: ids, id prefixes or paths of the videos to search (default all).
+            kinds: observation kinds to search (``speech``, ``text``, ``visual``,
+                ``caption``, ``image``, ``face``...; default all).
+            k: at most this many moments.
+            image: a picture (file or RGB array) to find: similar keyframes, and the same
+                face when it shows one.
+            threshold: the calibrated score a moment needs; default the calibrated default
+                (``calibration.threshold``); 0 returns every candidate.
+
+        Raises:
+            QueryError: neither a query nor a picture, k < 1, or an unreadable picture.
+            UnknownVideoError: a video that is not in the library.
+        """
+        hits = self.hits(query, videos=videos, kinds=kinds, k=k, image=image)
+        threshold = self.calibration.threshold if threshold is None else threshold
+        return fuse(hits, threshold=threshold, k=k, path_of=self._path)
+
+    def hits(self, query: str | None = None, *, videos: Iterable[str] | None = None,
+             kinds: Iterable[str] | None = None, k: int = 10,
+             image: str | Path | np.ndarray | None = None) -> list[Hit]:
+        """Every candidate hit with its calibrated score, before fusion (for calibration)."""
+        query = (query or "").strip()
+        if not query and image is None:
+            raise QueryError("give words to search for, a picture (--image), or both")
+        if k < 1:
+            raise QueryError(f"k must be at least 1, got {k}")
+        wanted = None if kinds is None else set(kinds)
+        video_ids: list[str | None] = ([self.store.video(v).id for v in videos]
+                                       if videos is not None else [None])
+        limit = max(50, 5 * k)
+        picture = load_picture(image) if image is not None else None
+        spaces = self.store.spaces()
+        # encoders may load models: only when a picture or an image-text space needs them
+        text_spaces = any(space.startswith(IMAGE_TEXT_FAMILIES) for space in spaces)
+        encoders = self._encoders() if picture is not None or text_spaces else []
+        text_kinds = [kind for kind in TEXT_KINDS if wanted is None or kind in wanted]
+        query_vector = self._text_embedder().queries([query])[0] if query else None
+        background = self._background() if query else None
+        space_vectors: list[tuple[SpaceEncoder, np.ndarray]] = []
+        for encoder in encoders:
+            if encoder.space not in spaces:
+                continue
+            if query and encoder.text is not None:
+                space_vectors.append((encoder, encoder.text(query)))
+            if picture is not None and encoder.image is not None:
+                vector = encoder.image(picture)
+                if vector is not None:
+                    space_vectors.append((encoder, vector))
+        hits: list[Hit] = []
+        for vid in video_ids:
+            if query_vector is not None:
+                hits += text_hits(self.store, query, query_vector, background,
+                                  video_id=vid, kinds=text_kinds, limit=limit)
+            for encoder, vector in space_vectors:
+                hits += space_hits(self.store, encoder.space, vector, model=encoder.model,
+                                   video_id=vid, kinds=wanted, limit=limit)
+        for hit in hits:
+            hit.score = self.calibration.probability(hit.model, hit.features)
+        return hits
+
+    def _background(self) -> Background:
+        """The embedded background texts, cached in the library per embedder."""
+        if self._background_vectors is None:
+            embedder = self._text_embedder()
+            self._background_vectors = Background.load_or_make(
+                embedder, self.store.path / "cache")
+        return self._background_vectors
+
+    def _path(self, video_id: str) -> str:
+        return self.store.video(video_id).paths[-1]
+
+
+def load_picture(image: str | Path | np.ndarray) -> np.ndarray:
+    """An RGB uint8 array from a picture file (or the array itself)."""
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise QueryError(f"a picture must be H x W x 3 RGB, got shape {image.shape}")
+        return image.astype(np.uint8, copy=False)
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(image) as picture:
+            return np.asarray(picture.convert("RGB"))
+    except FileNotFoundError:
+        raise QueryError(f"picture {image} does not exist") from None
+    except (UnidentifiedImageError, OSError) as e:
+        raise QueryError(f"cannot read picture {image} ({e}); give a JPEG, PNG or WebP file") \
+            from None
