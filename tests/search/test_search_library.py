@@ -115,3 +115,30 @@ def test_thumbnail_shows_the_moment(indexed):
     moment = library.search("gate B12", k=1)[0]
     thumb = library.thumbnail(moment.video_id, moment.thumbnail)
     assert thumb.data[:2] == b"\xff\xd8" and abs(thumb.time - moment.thumbnail) < 0.2
+
+
+def test_calibration_fits_on_queries_with_known_answers(indexed):
+    from vidseek.search.fit import Example, fit_calibration, is_match
+
+    library, _, truth, _ = indexed
+    vid = library.videos()[0].id
+    examples = [Example(vid, "which room will the gathering be held in",
+                        answers=[spoken(truth, "The meeting")]),
+                Example(vid, "how did revenue in Scandinavia change",
+                        answers=[spoken(truth, "Our sales")]),
+                Example(vid, "what must I carry with me", answers=[spoken(truth, "Please")]),
+                Example(vid, "a giraffe eating leaves"), Example(vid, "the stock market fell"),
+                Example(vid, "who won the football match")]
+    before = library.searcher.calibration.model_copy(deep=True)
+    fitted = fit_calibration(library.searcher, examples, source="test")
+    text = fitted.channels["text"]
+    assert text.fitted and text != before.channels["text"]
+    assert fitted.channels["face"] == before.channels["face"]  # no face examples: as it was
+    assert fitted.fitted_on.startswith("test; fitted: text (")
+    assert 0.05 <= fitted.threshold <= 0.95
+    assert library.searcher.calibration == before  # the searcher's own is left alone
+    scored = [(is_match(h, e.answers), text.probability(h.features))
+              for e in examples for h in library.searcher.hits(e.query, videos=[vid])]
+    true = [p for match, p in scored if match]
+    false = [p for match, p in scored if not match]
+    assert len(true) >= 3 and np.mean(true) > np.mean(false)

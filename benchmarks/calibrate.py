@@ -1,0 +1,54 @@
+"""Fit search's calibration (channel models and default threshold) on a needle haystack.
+
+Builds and indexes the haystack of one seed (or reuses the workdir's), asks its needle and
+absent-answer queries, fits the logistic models of the channels that have true and false
+hits, picks the threshold at which at most 5% of the absent-answer queries return a
+moment, and prints the models. With ``--write`` the result replaces
+``src/vidseek/search/calibration.json``. Judge it on a haystack of another seed
+(``vidseek bench needle --seed 1``), not on the one it was fitted on.
+
+    python benchmarks/calibrate.py [--seed 0] [--hours 1] [--needles 30] [--workdir DIR] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from vidseek.eval.needle import run_needle_bench
+from vidseek.library import Library
+from vidseek.search.calibration import CALIBRATION_FILE
+from vidseek.search.fit import Example, fit_calibration
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hours", type=float, default=1.0)
+    parser.add_argument("--needles", type=int, default=30)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/vidseek-needles"))
+    parser.add_argument("--max-fp", type=float, default=0.05,
+                        help="share of absent-answer queries allowed above the threshold")
+    parser.add_argument("--write", action="store_true", help="replace calibration.json")
+    args = parser.parse_args()
+
+    report = run_needle_bench(args.hours, args.needles, args.seed, workdir=args.workdir)
+    examples = []
+    for record in report.records:
+        image = record.query if record.kind == "picture-image" else None
+        examples.append(Example(video_id=report.video_id, query=None if image else record.query,
+                                image=image, answers=list(record.truth)))
+    with Library(args.workdir / "library") as library:
+        source = (f"needle benchmark seed {args.seed}, {args.hours:g} h, {args.needles} "
+                  f"needles, {len(examples)} queries")
+        calibration = fit_calibration(library.searcher, examples,
+                                      max_false_positive_rate=args.max_fp, source=source)
+    print(json.dumps(calibration.model_dump(), indent=2))
+    if args.write:
+        CALIBRATION_FILE.write_text(calibration.model_dump_json(indent=2) + "\n")
+        print(f"wrote {CALIBRATION_FILE}")
+
+
+if __name__ == "__main__":
+    main()
