@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "DataError",
     "MediaError",
     "ModelError",
     "QueryError",
@@ -44,6 +45,11 @@ class MediaError(VidseekError, ValueError):
 class ModelError(VidseekError, ValueError):
     """A model spec that cannot be used: unknown form, missing files, or a download that was
     not allowed. The message says what to do."""
+
+
+class DataError(VidseekError, ValueError):
+    """An annotation or dataset file that cannot be used as given. The message says what to
+    do."""
 
 
 class QueryError(VidseekError, ValueError):

@@ -25,9 +25,9 @@ from vidseek.types import Observation
 
 __all__ = ["TEXT_KINDS", "Hit", "space_hits", "text_hits"]
 
-TEXT_KINDS = ("speech", "text", "visual", "caption")
+TEXT_KINDS = ("speech", "text", "visual", "caption", "person")
 """Observation kinds whose text the text channel searches."""
-_LABEL_KINDS = frozenset({"visual"})  # a few label words, not a sentence
+_LABEL_KINDS = frozenset({"visual", "person"})  # a few label words, not a sentence
 _FTS_WORD = re.compile(r"[^\W_]+")
 
 
