@@ -1,9 +1,9 @@
 """Fit search's calibration (channel models and default threshold) on a needle haystack.
 
-Builds and indexes the haystack of one seed (or reuses the workdir's), asks its needle and
-absent-answer queries, fits the logistic models of the channels that have true and false
-hits, picks the threshold at which at most 5% of the absent-answer queries return a
-moment, and prints the models. With ``--write`` the result replaces
+Builds and indexes the haystack of one seed (or reuses the workdir's), asks its needle
+queries (paraphrased, and the needle's own words), its absent-answer queries, fits the logistic models of the channels that have true and false
+hits, picks the threshold at which at most 7.5% of the absent-answer queries return a
+moment (the target is 10%; the margin is for haystacks it was not fitted on), and prints the models. With ``--write`` the result replaces
 ``src/vidseek/search/calibration.json``. Judge it on a haystack of another seed
 (``vidseek bench needle --seed 1``), not on the one it was fitted on.
 
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=1.0)
     parser.add_argument("--needles", type=int, default=30)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/vidseek-needles"))
-    parser.add_argument("--max-fp", type=float, default=0.05,
+    parser.add_argument("--max-fp", type=float, default=0.075,
                         help="share of absent-answer queries allowed above the threshold")
     parser.add_argument("--write", action="store_true", help="replace calibration.json")
     args = parser.parse_args()
@@ -39,6 +39,12 @@ def main() -> None:
         image = record.query if record.kind == "picture-image" else None
         examples.append(Example(video_id=report.video_id, query=None if image else record.query,
                                 image=image, answers=list(record.truth)))
+        if record.kind in ("speech", "text"):
+            # The benchmark's queries avoid the needle's words on purpose; people often type
+            # the words they remember. Without such queries the fit would learn that matching
+            # words count for nothing (it did: a weight of -0.9).
+            examples.append(Example(video_id=report.video_id, query=record.needle,
+                                    answers=list(record.truth)))
     with Library(args.workdir / "library") as library:
         source = (f"needle benchmark seed {args.seed}, {args.hours:g} h, {args.needles} "
                   f"needles, {len(examples)} queries")

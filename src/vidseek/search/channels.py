@@ -29,6 +29,7 @@ TEXT_KINDS = ("speech", "text", "visual", "caption", "person")
 """Observation kinds whose text the text channel searches."""
 _LABEL_KINDS = frozenset({"visual", "person"})  # a few label words, not a sentence
 _FTS_WORD = re.compile(r"[^\W_]+")
+_DISTINCT_AMONG = 10  # "distinct": relative less the median of the best 10 candidates
 
 
 @dataclass
@@ -66,7 +67,8 @@ def text_hits(store: Store, query: str, query_vector: np.ndarray, background: Ba
 
     Features: ``cosine`` (query and passage vectors), ``relative`` (the cosine less the
     mean of how similar the query and the passage usually are to unrelated texts: CSLS,
-    which corrects for texts that are close to everything), ``coverage`` (share of the
+    which corrects for texts that are close to everything), ``distinct`` (``relative`` less
+    the median ``relative`` of the query's 10 best candidates), ``coverage`` (share of the
     query's words present) and ``label`` (1 for a few label words rather than a sentence).
     """
     kinds = list(kinds)
@@ -75,6 +77,8 @@ def text_hits(store: Store, query: str, query_vector: np.ndarray, background: Ba
     found: dict[tuple, Hit] = {}
 
     def add(obs: Observation, channel: str, cosine: float) -> None:
+        if not _FTS_WORD.search(obs.text):  # "." and the like: nothing said or shown
+            return
         hit = Hit(obs, channel, "text", {
             "cosine": cosine,
             "coverage": coverage(words, obs.text),
@@ -97,6 +101,12 @@ def text_hits(store: Store, query: str, query_vector: np.ndarray, background: Ba
     query_level = background.query_level(vector)
     for hit, passage_level in zip(hits, background.passage_levels(passages)):
         hit.features["relative"] = hit.features["cosine"] - (query_level + passage_level) / 2
+    if hits:
+        # an answer stands out from the other candidates; the best of nothing does not
+        usual = float(np.median(sorted((h.features["relative"] for h in hits),
+                                       reverse=True)[:_DISTINCT_AMONG]))
+        for hit in hits:
+            hit.features["distinct"] = hit.features["relative"] - usual
     return hits
 
 

@@ -22,7 +22,7 @@ from vidseek.search.searcher import Searcher
 
 __all__ = ["Example", "fit_calibration", "is_match"]
 
-_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+_GRID = tuple(round(0.01 * i, 2) for i in range(1, 100))
 
 
 @dataclass
@@ -45,7 +45,7 @@ def is_match(hit: Hit, answers: Sequence[tuple[float, float]]) -> bool:
 
 
 def fit_calibration(searcher: Searcher, examples: Sequence[Example], *,
-                    max_false_positive_rate: float = 0.05, source: str = "") -> Calibration:
+                    max_false_positive_rate: float = 0.075, source: str = "") -> Calibration:
     """A calibration fitted on ``examples`` searched with ``searcher``.
 
     Channel models with both true and false hits are refitted on the features they already
@@ -77,7 +77,7 @@ def fit_calibration(searcher: Searcher, examples: Sequence[Example], *,
             absent_top.append(moments[0].score if moments else 0.0)
     calibration.threshold = _threshold(absent_top, max_false_positive_rate)
     calibration.fitted_on = (f"{source}; fitted: {', '.join(fitted) or 'none'}; threshold "
-                             f"keeps <= {max_false_positive_rate:.0%} of {len(absent_top)} "
+                             f"keeps <= {max_false_positive_rate:.1%} of {len(absent_top)} "
                              "absent-answer queries")
     return calibration
 
