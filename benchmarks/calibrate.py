@@ -1,10 +1,11 @@
 """Fit search's calibration (channel models and default threshold) on a needle haystack.
 
 Builds and indexes the haystack of one seed (or reuses the workdir's), asks its needle
-queries (paraphrased, and the needle's own words), its absent-answer queries, fits the logistic models of the channels that have true and false
-hits, picks the threshold at which at most 7.5% of the absent-answer queries return a
-moment (the target is 10%; the margin is for haystacks it was not fitted on), and prints the models. With ``--write`` the result replaces
-``src/vidseek/search/calibration.json``. Judge it on a haystack of another seed
+queries (paraphrased, and the needle's own words) and its absent-answer queries, fits the
+logistic models of the channels that have true and false hits, picks the threshold at which
+at most 7.5% of the absent-answer queries return a moment (the target is 10%; the margin is
+for haystacks it was not fitted on), and prints the models. With ``--write`` the result
+replaces ``src/vidseek/search/calibration.json``. Judge it on a haystack of another seed
 (``vidseek bench needle --seed 1``), not on the one it was fitted on.
 
     python benchmarks/calibrate.py [--seed 0] [--hours 1] [--needles 30] [--workdir DIR] [--write]

@@ -38,26 +38,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 
-def lecture_sentences() -> list[str]:
-    """Varied English prose, offline: sentences of Python's own help texts (in the stdlib).
-
-    Formulaic sentences ("A green parrot was seen ...") compress so well that whisper treats
-    them as a repetition loop and decodes again at higher temperatures; real lectures do not.
-    """
-    import re
-    from pydoc_data.topics import topics
-
-    found = []
-    for text in topics.values():
-        for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
-            words = sentence.split()
-            if 6 <= len(words) <= 16 and re.fullmatch(r"[A-Za-z ,']+[.]", sentence):
-                found.append(sentence)
-    return sorted(set(found))
-
-
 def lecture_script(minutes: float, seed: int = 0):
     from vidseek.synth import Script, ShotSpec, SpeechSpec, TextSpec
+    from vidseek.synth.prose import prose_sentences
     from vidseek.synth.randomize import SIGNS
 
     rng = np.random.default_rng(seed)
@@ -73,7 +56,7 @@ def lecture_script(minutes: float, seed: int = 0):
         texts.append(TextSpec(text=title, start=t + 0.5, end=t + length - 0.5, position="top"))
         t += length
         k += 1
-    sentences = lecture_sentences()
+    sentences = prose_sentences()
     rng.shuffle(sentences)
     speech, t, n = [], 1.0, 0
     while True:

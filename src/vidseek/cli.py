@@ -376,7 +376,7 @@ def search(
     image: Annotated[Path | None, typer.Option(
         help="A picture to find: similar keyframes, and the same face when it shows one.")] = None,
     kind: Annotated[str | None, typer.Option(
-        help="Comma-separated kinds: speech, text, visual, caption, image, face.")] = None,
+        help="Comma-separated kinds: speech, text, visual, person, caption, image, face.")] = None,
     k: Annotated[int, typer.Option("-k", help="At most this many moments.")] = 10,
     threshold: Annotated[float | None, typer.Option(
         help="Score (0-1) a moment needs; default the calibrated threshold, 0 for every "
@@ -426,6 +426,45 @@ def _write_thumbnails(lib, moments, folder: Path) -> dict[int, str]:
         file.write_bytes(picture.data)
         written[i] = str(file)
     return written
+
+
+bench_app = typer.Typer(help="Benchmarks that measure vidseek on generated videos.",
+                        no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("needle")
+def bench_needle(
+    hours: Annotated[float, typer.Option(help="Length of the haystack video.")] = 1.0,
+    needles: Annotated[int, typer.Option(help="How many needles to plant.")] = 30,
+    seed: Annotated[int, typer.Option(help="Seed of the haystack and its needles.")] = 0,
+    workdir: Annotated[Path | None, typer.Option(
+        help="Keep the video and its library here, and reuse them next time (default: a "
+             "temporary folder).")] = None,
+    threshold: Annotated[float | None, typer.Option(
+        help="Score a moment needs to count (default: search's calibrated threshold).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Write the full report (every query's moments) as JSON here.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Needle in a haystack: plant spoken sentences, on-screen text and photos in a generated
+    video, ask paraphrased questions about them and questions whose answer is absent, and
+    report R@1 and R@5 at IoU 0.5, mIoU, the false-positive rate and search latency.
+
+    Picture needles need object and scene models (see `vidseek models`), else they are skipped.
+    """
+    from vidseek.eval.needle import needle_table, run_needle_bench
+
+    with _progress() as progress:
+        report = run_needle_bench(hours, needles, seed, workdir=workdir, progress=progress,
+                                  threshold=threshold)
+    if out:
+        report.save(out)
+    if as_json:
+        print(json.dumps({k: v for k, v in report.model_dump(mode="json").items()
+                          if k not in ("records", "plans")}, indent=2))
+        return
+    console.print(needle_table(report))
 
 
 def _describe(o) -> str:
