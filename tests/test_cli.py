@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -66,7 +67,7 @@ def test_bad_file_is_a_clear_error(tmp_path):
 
 def test_help_lists_commands():
     out = vidseek("--help").stdout
-    for command in ("probe", "shots", "frames", "synth"):
+    for command in ("probe", "shots", "frames", "synth", "index", "search", "bench"):
         assert command in out
 
 
@@ -88,6 +89,20 @@ def test_index_list_show_export_remove(sample, tmp_path):
     chapters = vidseek("export", sample, "--format", "chapters", "--library", library).stdout
     assert chapters.startswith("WEBVTT") and chapters.count("-->") == len(
         [o for o in shown["observations"] if o["kind"] == "shot"])
+    sign = json.loads(sample.with_name("sample.truth.json").read_text())["texts"][0]
+    found = json.loads(vidseek("search", sign["text"].lower(), "--library", library, "-k", 3,
+                               "--thumbnails", tmp_path / "thumbs", "--json").stdout)
+    best = found[0]
+    assert best["evidence"][0]["kind"] == "text" and best["evidence"][0]["channel"] == "words"
+    assert best["start"] <= sign["end"] and best["end"] >= sign["start"]
+    assert best["link"] == f"{sample}#t={best['start']:.2f},{best['end']:.2f}"
+    assert Path(best["thumbnail_file"]).read_bytes()[:2] == b"\xff\xd8"
+    table = vidseek("search", sign["text"].lower(), "--library", library).stdout
+    assert "sample.mp4" in table and f"1. {best['link']}" in table
+    nothing = vidseek("search", "a giraffe eating leaves", "--library", library)
+    assert nothing.stdout == "" and "no moment matches" in nothing.stderr
+    empty = vidseek("search", "  ", "--library", library, check=False)
+    assert empty.returncode == 1 and "words to search for" in empty.stderr
     vidseek("remove", indexed["video_id"], "--library", library)
     assert json.loads(vidseek("list", "--library", library, "--json").stdout) == []
 
