@@ -1,7 +1,8 @@
 """Hand-written needles for the needle-in-a-haystack benchmark, and the queries that seek them.
 
-Every query paraphrases its needle: after `content_words` it shares at most one word with
-it, so a search that only matches words cannot find it by the words alone. Each needle
+Every query paraphrases its needle: after `content_words` (search's own, from
+`vidseek.search.words`) it shares at most one word with it, so a search that only matches
+words cannot find it by the words alone. Each needle
 states its own fact, on a topic no other needle of any pool touches, so the unused needles
 of a haystack can serve as absent queries (same style, different facts).
 
@@ -11,8 +12,9 @@ from `FILLER_TITLES`), so no needle or absent query is about programming.
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
+
+from vidseek.search.words import content_words
 
 __all__ = [
     "ABSENT_QUERIES",
@@ -20,7 +22,6 @@ __all__ = [
     "FILLER_TITLES",
     "PICTURE_NEEDLES",
     "SPEECH_NEEDLES",
-    "STOP_WORDS",
     "TEXT_NEEDLES",
     "NeedlePair",
     "PictureNeedle",
@@ -291,45 +292,3 @@ FILLER_TITLES: tuple[str, ...] = (
 )
 """Slide titles of the lecture filler (distractor text at the top of every shot)."""
 
-_STOP_TEXT = """
-a about above after again against all am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further
-get got had has have having he her here hers herself him himself his how i if in into is it
-its itself just may me might more most must my myself no nor not now of off on once only or
-other our ours ourselves out over own same she should so some such than that the their theirs
-them themselves then there these they this those through to too under until up very was we
-were what when where which while who whom why will with would you your yours yourself
-yourselves many much
-"""
-STOP_WORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
-"""Words that carry no content for the paraphrase rule."""
-
-_WORD = re.compile(r"[a-z0-9]+")
-
-
-def _stem(word: str) -> str:
-    """A crude stem: enough to make "boarding", "boards" and "board" one word."""
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("ing") and len(word) > 5:
-        word = word[:-3]
-    elif word.endswith("ed") and len(word) > 4:
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
-        word = word[:-1]
-    if word.endswith("e") and len(word) > 3:
-        word = word[:-1]
-    return word
-
-
-def content_words(text: str) -> set[str]:
-    """The stemmed content words of a text, for the paraphrase rule.
-
-    Args:
-        text: a needle, a query or a title.
-
-    Returns:
-        Lowercased alphanumeric words minus `STOP_WORDS`, each crudely stemmed.
-    """
-    words = _WORD.findall(text.lower().replace("'s", ""))
-    return {_stem(w) for w in words if w not in STOP_WORDS}
