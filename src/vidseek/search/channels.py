@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -130,8 +130,3 @@ def space_hits(store: Store, space: str, vector: np.ndarray, *, model: str,
             features["distance"] = math.sqrt(max(0.0, 2.0 - 2.0 * similarity))
         hits.append(Hit(obs, model, model, features))
     return hits
-
-
-ImageEncoder = Callable[[np.ndarray], "np.ndarray | None"]
-"""Turns an RGB picture into a vector of one space (None when it has nothing to encode,
-such as a picture without a face)."""
