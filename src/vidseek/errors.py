@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "AskError",
     "DataError",
     "MediaError",
     "ModelError",
@@ -55,6 +56,20 @@ class DataError(VidseekError, ValueError):
 class QueryError(VidseekError, ValueError):
     """A search or question that cannot be run as given (no query, an unreadable picture).
     The message says what to do."""
+
+
+class AskError(VidseekError):
+    """A question that could not be answered: the model server failed or kept replying in a
+    malformed form. The message says what went wrong and what to do.
+
+    Attributes:
+        answer: the partial answer, with the trace and cost up to the failure (an
+            ``vidseek.types.Answer`` whose ``found`` is False).
+    """
+
+    def __init__(self, message: str, answer=None) -> None:
+        super().__init__(message)
+        self.answer = answer
 
 
 class StoreError(VidseekError):

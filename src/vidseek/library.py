@@ -24,15 +24,15 @@ import functools
 import glob
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
-from vidseek.errors import ModelError, VidseekError
+from vidseek.errors import AskError, ModelError, QueryError, VidseekError
 from vidseek.media import (
     Frame,
     MediaInfo,
@@ -45,7 +45,11 @@ from vidseek.media import (
 from vidseek.models.registry import ModelSpecs, discovered
 from vidseek.search import Searcher, SpaceEncoder
 from vidseek.store import Store, VideoRecord, video_id
-from vidseek.types import Moment, Observation
+from vidseek.types import Answer, Moment, Observation, Step
+
+if TYPE_CHECKING:
+    from vidseek.agent import Budget
+    from vidseek.models.chat import ChatModel
 
 __all__ = ["ANALYZERS", "IndexReport", "IndexResult", "Library", "expand_paths"]
 
@@ -223,6 +227,58 @@ class Library:
         record = self.video(video)
         return thumbnails(record.paths[-1], [time], size=size)[0]
 
+    # -- answering ---------------------------------------------------------------------------
+
+    def ask(self, video: str | Path, question: str, *, options: Sequence[str] | None = None,
+            model: str | ChatModel | None = None, budget: Budget | None = None,
+            on_step: Callable[[Step], None] | None = None,
+            trajectory: str | Path | None = None) -> Answer:
+        """Answer a question about one video, with the moments that support the answer.
+
+        Args:
+            video: id, id prefix or path of an indexed video.
+            question: the question.
+            options: multiple-choice options; the answer's ``choice`` indexes them.
+            model: a chat model or its spec (``openai:http://localhost:11434/v1#qwen2.5vl:7b``,
+                ``hf:/path/to/model``); None or ``"embedded"`` answers from the index alone
+                (see :mod:`vidseek.agent.embedded` for what that can and cannot do).
+            budget: limits on steps, frames, tokens and seconds (chat models only).
+            on_step: called with each step of the trace as it happens.
+            trajectory: a JSONL file the ask is appended to (failed asks too).
+
+        Returns:
+            The answer: text, choice, confidence, evidence moments, trace and cost.
+
+        Raises:
+            QueryError: an empty question or fewer than two options.
+            AskError: the model server failed or kept replying malformed; its ``answer``
+                holds the partial trace.
+        """
+        from vidseek.agent import Agent, EmbeddedAnswerer, VideoTools, append_trajectory
+        from vidseek.models.chat import resolve_chat_model
+
+        if not question or not question.strip():
+            raise QueryError("the question is empty: ask something about the video")
+        options = [str(o).strip() for o in options] if options else None
+        if options is not None and (len(options) < 2 or not all(options)):
+            raise QueryError(f"give at least two non-empty options, not {options}")
+        tools = VideoTools(self, self.video(video))
+        if model is None or model == "embedded":
+            answerer = EmbeddedAnswerer(tools, self._model("embed"), on_step=on_step)
+        else:
+            chat = resolve_chat_model(model) if isinstance(model, str) else model
+            name = model if isinstance(model, str) else getattr(chat, "name", repr(chat))
+            answerer = Agent(tools, chat, model_name=name, budget=budget, on_step=on_step)
+        try:
+            answer = answerer.ask(question.strip(), options)
+        except AskError as exc:
+            if trajectory is not None and exc.answer is not None:
+                append_trajectory(trajectory, exc.answer, error=str(exc))
+            raise
+        if trajectory is not None:
+            append_trajectory(trajectory, answer)
+        return answer
+
     def _space_encoders(self) -> list[SpaceEncoder]:
         """How to put a query picture (or words) into each vector space indexing can make."""
         from vidseek.models.faces import DESCRIPTOR_SPACE
@@ -256,14 +312,31 @@ class Library:
     # -- indexing ----------------------------------------------------------------------------
 
     def index(
-        self, paths: Iterable[str | Path], *, progress: Progress | None = None
+        self, paths: Iterable[str | Path], *, progress: Progress | None = None,
+        executor: Literal["local", "ray"] = "local", ray_address: str | None = None,
     ) -> IndexReport:
         """Index files, folders and globs. One bad file is reported and the rest go on.
+
+        Args:
+            paths: video files, folders (searched recursively) and globs.
+            progress: called with a video and the fraction of it indexed so far.
+            executor: ``local`` (this process) or ``ray``: the same analyzers as Ray tasks,
+                split per video and per time chunk of long videos, committed here (see
+                :mod:`vidseek.distributed`).
+            ray_address: the Ray cluster for ``executor="ray"``: ``None`` starts one on this
+                machine, ``"auto"`` joins the local ``ray start`` cluster, ``ray://host:10001``
+                a remote one.
 
         Returns:
             One :class:`IndexResult` per file: ``indexed``, ``unchanged`` (every analyzer
             already has a committed run of its version) or ``failed`` (with the reason).
         """
+        if executor == "ray":
+            from vidseek.distributed import index_on_ray
+
+            return index_on_ray(self, paths, address=ray_address, progress=progress)
+        if executor != "local":
+            raise ValueError(f"unknown executor {executor!r}: use 'local' or 'ray'")
         started = time.perf_counter()
         results = [self._index_one(path, progress) for path in expand_paths(paths)]
         if any(r.analyzers for r in results):

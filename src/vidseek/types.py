@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, computed_field
 
-__all__ = ["Evidence", "Moment", "Observation"]
+__all__ = ["Answer", "Cost", "Evidence", "Moment", "Observation", "Step"]
 
 
 class Observation(BaseModel):
@@ -80,3 +80,67 @@ class Moment(BaseModel):
     def link(self) -> str:
         """A media-fragment URI that players open at the moment: ``file.mp4#t=12.30,20.10``."""
         return f"{self.path}#t={self.start:.2f},{self.end:.2f}"
+
+
+class Cost(BaseModel):
+    """What an answer cost: the work done on the media and the model traffic."""
+
+    frames_decoded: int = 0
+    """Frames decoded from the video (for overviews, inspections and pictures sent)."""
+    frames_sent: int = 0
+    """Pictures sent to a model."""
+    prompt_tokens: int = 0
+    """Tokens sent to models, as the servers counted them (0 where none was reported)."""
+    completion_tokens: int = 0
+    """Tokens the models wrote."""
+    model_calls: int = 0
+    """Chat-model calls, retries of malformed replies included."""
+    seconds: float = 0.0
+    """Wall-clock time of the whole answer."""
+
+
+class Step(BaseModel):
+    """One step of an answer's trace: a model call, a tool call with what it returned, or an
+    error that was recovered from (or that ended the answer)."""
+
+    index: int
+    """0, 1, 2, ... in the order the steps happened."""
+    kind: Literal["model", "tool", "error", "answer"]
+    tool: str | None = None
+    """The tool called (kind "tool")."""
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    """The tool's arguments, as the model gave them."""
+    observation: str = ""
+    """What the step produced: the tool's text result, the model's reply, the error."""
+    frame_times: list[float] = Field(default_factory=list)
+    """Times of the frames the step decoded or sent."""
+    seconds: float = 0.0
+
+
+class Answer(BaseModel):
+    """An answer to a question about one video, with the moments that support it."""
+
+    question: str
+    video_id: str
+    path: str
+    text: str
+    """The answer in words. "Not found in this video." when the evidence does not answer."""
+    options: list[str] | None = None
+    """The multiple-choice options that were offered, if any."""
+    choice: int | None = None
+    """Index into `options` of the chosen option (None for open questions or no answer)."""
+    found: bool = True
+    """False when the answer is that the video does not show or say it."""
+    confidence: float = 0.0
+    """0..1: how sure the answerer is (calibrated for the embedded answerer's scores)."""
+    evidence: list[Moment] = Field(default_factory=list)
+    """The moments the answer rests on, best first."""
+    trace: list[Step] = Field(default_factory=list)
+    cost: Cost = Field(default_factory=Cost)
+    model: str = ""
+    """Which answerer: "embedded" or the chat model's spec."""
+    route: Literal["embedded", "fast", "agent"] = "embedded"
+    """The path that produced the answer: the embedded answerer, the fast path (retrieve,
+    look, answer) or the agentic loop."""
+    notes: list[str] = Field(default_factory=list)
+    """Plain statements of what limited the answer (e.g. no vision model configured)."""

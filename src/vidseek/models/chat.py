@@ -8,6 +8,8 @@ Spec strings (see DESIGN.md, "models behind small protocols"):
     openai:#gpt-4o-mini                              the default base URL: ``$OPENAI_BASE_URL``,
                                                      else https://api.openai.com/v1
     openai:gpt-4o-mini                               the same, when the model is not a URL
+    hf:/path/to/model-dir                            a Hugging Face vision-language model run
+                                                     in-process (`vidseek.models.hf_chat`)
 
 The API key comes from ``VIDSEEK_API_KEY``, else ``OPENAI_API_KEY``; local servers need none.
 
@@ -496,21 +498,34 @@ class OpenAIChat:
         return f"OpenAIChat({self.base_url!r}, {self.model!r})"
 
 
-def resolve_chat_model(spec: str, **options: Any) -> OpenAIChat:
-    """The chat model a spec string names. Nothing is sent until the first `chat`.
+def resolve_chat_model(spec: str, **options: Any) -> ChatModel:
+    """The chat model a spec string names. Nothing is sent or loaded until the first `chat`.
 
     Args:
         spec: ``openai:BASE_URL#MODEL``, ``openai:#MODEL`` or ``openai:MODEL`` (the last two
-            use ``$OPENAI_BASE_URL``, else https://api.openai.com/v1).
+            use ``$OPENAI_BASE_URL``, else https://api.openai.com/v1): an OpenAI-compatible
+            server; or ``hf:/path/to/model-dir`` (optionally ``#device=cpu,dtype=float32``) or
+            ``hf:org/name``: a Hugging Face vision-language model run in this process with
+            transformers (see `vidseek.models.hf_chat`).
         **options: passed to `OpenAIChat` (``api_key``, ``timeout``, ``retries``,
-            ``backoff``, ``options``).
+            ``backoff``, ``options``) or to `TransformersChat` (``device``, ``dtype``,
+            ``threads``, ``max_new_tokens``, ``name``).
+
+    Returns:
+        An `OpenAIChat` or a `vidseek.models.hf_chat.TransformersChat`.
 
     Raises:
-        ChatModelError: the spec is not one of those forms.
+        ChatModelError: the spec is not one of those forms, or an ``hf:`` folder does not
+            exist.
     """
     kind, sep, rest = spec.strip().partition(":")
+    if kind == "hf" and sep:
+        from vidseek.models.hf_chat import resolve_hf_chat
+
+        return resolve_hf_chat(rest, **options)
     if kind != "openai" or not sep:
-        raise ChatModelError(f"{spec!r} is not a chat model spec; write {_SPEC_FORMS}")
+        raise ChatModelError(f"{spec!r} is not a chat model spec; write {_SPEC_FORMS}, or "
+                             "'hf:/path/to/model-dir' (a local transformers model)")
     rest = rest.strip()
     if "#" in rest:
         base, _, model = rest.partition("#")
