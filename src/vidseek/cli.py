@@ -225,6 +225,10 @@ def index(
     image_embedder: _spec_option("Image embeddings, e.g. mobilenet:/path/model.onnx.") = None,
     clip: _spec_option("Image-text model, e.g. clip:/path/to/model-dir.") = None,
     captioner: _spec_option("Caption model, e.g. openai:http://localhost:11434/v1#MODEL.") = None,
+    ray: Annotated[bool, typer.Option(
+        "--ray", help="Index on a Ray cluster: `--ray` alone starts one on this machine, "
+                      "`--ray auto` joins `ray start`, `--ray ray://HOST:10001` a remote one "
+                      "(an address is any argument of that form that is not a file).")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Index videos into the library: shots, speech, on-screen text, faces (embedded models),
@@ -239,6 +243,16 @@ def index(
              "clip": clip, "captioner": captioner}
     specs = {k: v for k, v in specs.items() if v}
     chosen = [a.strip() for a in analyzers.split(",") if a.strip()] if analyzers else None
+    address = None
+    if ray:  # Typer has no option with an optional value: the address comes among the paths
+        import re
+
+        form = re.compile(r"auto|local|ray://\S+|[\w.-]+:\d+")
+        addresses = [p for p in paths if form.fullmatch(p) and not Path(p).exists()]
+        if len(addresses) > 1:
+            raise typer.BadParameter(f"give one Ray address, not {addresses}")
+        paths = [p for p in paths if p not in addresses]
+        address = next((a for a in addresses if a != "local"), None)
     files = expand_paths(paths)
     try:
         lib = Library(library, analyzers=chosen, models=specs or None)
@@ -254,7 +268,11 @@ def index(
             progress.update(bars[path], completed=fraction)
 
         results = []
-        for path in files:
+        if ray:  # one call, so that Ray spreads the whole batch over its workers
+            results = lib.index(files, progress=advance, executor="ray",
+                                ray_address=address).results
+            progress.update(overall, completed=len(files))
+        for path in files if not ray else []:
             results.extend(lib.index([path], progress=advance).results)
             if path in bars:
                 progress.update(bars[path], visible=False)
