@@ -264,7 +264,9 @@ class Library:
             raise QueryError(f"give at least two non-empty options, not {options}")
         tools = VideoTools(self, self.video(video))
         if model is None or model == "embedded":
-            answerer = EmbeddedAnswerer(tools, self._model("embed"), on_step=on_step)
+            answerer = EmbeddedAnswerer(tools, self._model("embed"),
+                                        threshold=self.searcher.calibration.threshold,
+                                        on_step=on_step)
         else:
             chat = resolve_chat_model(model) if isinstance(model, str) else model
             name = model if isinstance(model, str) else getattr(chat, "name", repr(chat))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from agent_facts import answered_sign
 from chat_server import ScriptedChatServer
 
 pytestmark = pytest.mark.slow  # the shared fixture indexes a fact video once
@@ -23,8 +24,9 @@ def ask(facts, *args, check=True):
     return result
 
 
+
 def test_the_embedded_answer_prints_its_evidence_link_cost_and_limits(facts):
-    shown = next(q for q in facts.questions if q.kind == "text")
+    shown = answered_sign(facts)
     result = ask(facts, shown.question, "--trace")
     assert result.stdout.startswith(shown.fact)
     assert f"{facts.path}#t={shown.start:.2f},{shown.end:.2f}" in result.stdout
@@ -33,7 +35,7 @@ def test_the_embedded_answer_prints_its_evidence_link_cost_and_limits(facts):
 
 
 def test_json_holds_the_whole_answer_and_options_pick_a_letter(facts, tmp_path):
-    shown = next(q for q in facts.questions if q.kind == "text")
+    shown = answered_sign(facts)
     saved = tmp_path / "asks.jsonl"
     result = ask(facts, shown.question, "--options", f"a red umbrella|{shown.fact}|twelve",
                  "--json", "--save", saved)

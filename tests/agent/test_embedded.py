@@ -4,6 +4,7 @@ multiple choice picks the option the evidence supports, absent facts are "not fo
 from __future__ import annotations
 
 import pytest
+from agent_facts import answered_sign, indexed_facts
 
 from vidseek.agent.embedded import LIMITS
 from vidseek.eval.facts import ABSENT
@@ -13,20 +14,27 @@ from vidseek.types import Answer
 pytestmark = pytest.mark.slow  # the shared fixture indexes a fact video once
 
 
-def test_fact_questions_get_evidence_that_overlaps_where_the_fact_was_stated(facts):
-    hits = 0
-    for question in facts.questions:
-        answer = facts.library.ask(facts.path, question.question)
-        assert answer.route == "embedded" and answer.model == "embedded"
-        assert answer.cost.model_calls == 0 and answer.cost.frames_sent == 0
-        if answer.found and temporal_iou((answer.evidence[0].start, answer.evidence[0].end),
-                                         (question.start, question.end)) >= 0.5:
-            hits += 1
-    assert hits / len(facts.questions) >= 0.8, f"{hits}/{len(facts.questions)}"
+
+def test_fact_questions_get_evidence_that_overlaps_where_the_fact_was_stated(facts, tmp_path):
+    """The held-out fact videos of benchmarks/ask.py (seeds 3, 4, 5): 24 questions."""
+    hits, asked = 0, 0
+    videos = [facts, *(indexed_facts(tmp_path, seed) for seed in (4, 5))]
+    for video in videos:
+        for question in video.questions:
+            answer = video.library.ask(video.path, question.question)
+            assert answer.route == "embedded" and answer.model == "embedded"
+            assert answer.cost.model_calls == 0 and answer.cost.frames_sent == 0
+            asked += 1
+            if answer.found and temporal_iou((answer.evidence[0].start, answer.evidence[0].end),
+                                             (question.start, question.end)) >= 0.5:
+                hits += 1
+    for video in videos[1:]:
+        video.library.close()
+    assert hits / asked >= 0.8, f"{hits}/{asked}"
 
 
 def test_an_open_answer_quotes_the_moment_and_states_its_limits(facts):
-    shown = next(q for q in facts.questions if q.kind == "text")
+    shown = answered_sign(facts)
     answer = facts.library.ask(facts.path, shown.question)
     assert answer.found and answer.text == shown.fact
     assert 0.0 < answer.confidence <= 1.0 and LIMITS in answer.notes
@@ -43,7 +51,7 @@ def test_questions_about_absent_things_are_not_found(facts):
 
 
 def test_multiple_choice_picks_the_option_the_evidence_supports(facts):
-    shown = next(q for q in facts.questions if q.kind == "text")
+    shown = answered_sign(facts)
     words = shown.fact.split()
     options = [" ".join(reversed(words)).lower(), "a red umbrella", shown.fact.lower(),
                "twelve apples"]

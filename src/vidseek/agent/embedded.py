@@ -29,16 +29,12 @@ from vidseek.types import Answer, Evidence, Moment, Step
 if TYPE_CHECKING:
     from vidseek.models.embeddings import TextEmbedder
 
-__all__ = ["ANSWER_THRESHOLD", "EmbeddedAnswerer", "LIMITS"]
+__all__ = ["EmbeddedAnswerer", "LIMITS"]
 
 LIMITS = ("The embedded answerer has no generative model: it answers with the words of the "
           "best-matching moment in the index (speech, screen text, object labels) and picks "
           "options by text similarity to them. It cannot see actions, count or reason about "
           "time; give a vision-language model (--model) for that.")
-ANSWER_THRESHOLD = 0.09
-"""The calibrated search score an open question's best moment needs to be an answer.
-Chosen by benchmarks/ask.py on fact videos (seeds 0-2) as the lowest score at which at most
-10% of absent-answer questions get an answer; held-out numbers in docs/benchmarks.md."""
 QUESTION_MOMENTS = 10
 """Moments searched for the question."""
 OPTION_MOMENTS = 3
@@ -62,14 +58,14 @@ class EmbeddedAnswerer:
     Args:
         tools: the video's tools (for its search).
         embedder: the library's text embedder.
-        threshold: the calibrated score an open answer's moment must reach.
+        threshold: the calibrated score an open answer's moment must reach: the search's
+            threshold (see docs/decisions.md for why not one fitted on fact videos).
         on_step: called with each step as it happens.
     """
 
     name = "embedded"
 
-    def __init__(self, tools: VideoTools, embedder: TextEmbedder, *,
-                 threshold: float = ANSWER_THRESHOLD,
+    def __init__(self, tools: VideoTools, embedder: TextEmbedder, *, threshold: float,
                  on_step: Callable[[Step], None] | None = None) -> None:
         self.tools = tools
         self.embedder = embedder

@@ -1,0 +1,163 @@
+"""The embedded answerer, measured.
+
+1. **Fact videos** (`vidseek.eval.facts`): each states 4 facts aloud and shows 4 on screen;
+   every fact is asked about in other words. Questions about the pool's other facts, and a
+   few about things no fact video holds, are absent-answer questions. An answer is right
+   when it is found and its first evidence moment overlaps the fact's span with IoU >= 0.5.
+   The embedded answerer uses the search's calibrated threshold (fitted on needle haystacks,
+   not on these videos). For comparison, a threshold is also refitted on the fit seeds (the
+   lowest score at which <= 10% of absent-answer questions get an answer); both are reported
+   on the held-out seeds.
+2. **NExT-QA**: the 9 multiple-choice questions of ../shared/data/real's NExT-QA clip,
+   answered by the embedded answerer from the embedded default index (and with the object
+   and image models of ../shared/models, when present). Chance is 1/5. Not tuned on.
+
+    python benchmarks/ask.py [--fit 0 1 2] [--held-out 3 4 5] [--shared ../shared] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+HERE = Path(__file__).resolve().parent
+GRID = [round(0.005 * i, 3) for i in range(1, 61)]
+MAX_ABSENT_ANSWERED = 0.10
+
+
+def fact_records(seed: int, folder: Path) -> list[dict]:
+    """Every question about one fact video: its best moment's score and overlap."""
+    from vidseek.eval.facts import ABSENT, SHOWN, SPOKEN, fact_video
+    from vidseek.eval.metrics import temporal_iou
+    from vidseek.library import Library
+    from vidseek.synth import build
+
+    plan = fact_video(seed=seed, spoken=4, shown=4)
+    path = folder / f"facts_{seed}.mp4"
+    truth = build(plan.script, path)
+    records = []
+    with Library(folder / f"library_{seed}") as library:
+        library.index([path])
+        asked = plan.questions(truth)
+        present = {q.question for q in asked}
+        absent = [q for _, q in (*SPOKEN, *SHOWN) if q not in present] + list(ABSENT)
+        for question in [*asked, *absent]:
+            text = question if isinstance(question, str) else question.question
+            started = time.perf_counter()
+            answer = library.ask(path, text)
+            seconds = time.perf_counter() - started
+            best = library.search(text, videos=[path], k=1, threshold=0.0)
+            record = {"seed": seed, "question": text, "seconds": seconds,
+                      "score": best[0].score if best else 0.0, "found": answer.found,
+                      "answer": answer.text}
+            if isinstance(question, str):
+                record.update(kind="absent", iou=None)
+            else:
+                span = (best[0].start, best[0].end) if best else (0.0, 0.0)
+                record.update(kind=question.kind, fact=question.fact,
+                              iou=temporal_iou(span, (question.start, question.end)))
+            records.append(record)
+    return records
+
+
+def rates(records: list[dict], threshold: float) -> dict:
+    present = [r for r in records if r["kind"] != "absent"]
+    absent = [r for r in records if r["kind"] == "absent"]
+    right = [r["score"] >= threshold and r["iou"] >= 0.5 for r in present]
+    by_kind = {kind: statistics.fmean(r["score"] >= threshold and r["iou"] >= 0.5
+                                      for r in present if r["kind"] == kind)
+               for kind in ("speech", "text")}
+    return {"answered_right": statistics.fmean(right), **{f"right_{k}": v
+                                                          for k, v in by_kind.items()},
+            "absent_answered": statistics.fmean(r["score"] >= threshold for r in absent),
+            "questions": len(present), "absent_questions": len(absent)}
+
+
+def pick_threshold(records: list[dict]) -> float:
+    absent = [r["score"] for r in records if r["kind"] == "absent"]
+    return next(t for t in GRID
+                if statistics.fmean(s >= t for s in absent) <= MAX_ABSENT_ANSWERED)
+
+
+def nextqa(shared: Path, folder: Path) -> dict:
+    """Multiple-choice accuracy of the embedded answerer on the NExT-QA clip."""
+    from vidseek.library import Library
+
+    annotation = json.loads((shared / "data/real/annotations/nextqa_6037747123.json")
+                            .read_text())
+    video = shared / "data/real" / annotation["video"]
+    models = shared / "models"
+    mobilenet = models / "mobilenet-v2-imagenet" / "mobilenet_v2_1.0_224_quant_qdq.onnx"
+    setups = {"embedded": {}}
+    if mobilenet.exists():
+        setups["embedded+objects+image"] = {
+            "detector": f"yolox:{models / 'yolox-nano-coco' / 'yolox_nano.onnx'}",
+            "classifier": f"imagenet:{mobilenet}", "image_embedder": f"mobilenet:{mobilenet}"}
+    results = {}
+    for name, specs in setups.items():
+        with Library(folder / f"nextqa_{name}", models=specs) as library:
+            library.index([video])
+            answers = []
+            for qa in annotation["qa"]:
+                answer = library.ask(video, qa["question"], options=qa["options"])
+                answers.append({"qid": qa["qid"], "question": qa["question"],
+                                "choice": answer.choice, "truth": qa["answer_idx"],
+                                "confidence": answer.confidence, "found": answer.found,
+                                "evidence": [e.text for m in answer.evidence for e in m.evidence]})
+        results[name] = {"accuracy": statistics.fmean(a["choice"] == a["truth"] for a in answers),
+                         "questions": len(answers), "chance": 1 / 5, "answers": answers}
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fit", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--held-out", type=int, nargs="+", default=[3, 4, 5])
+    parser.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "ask.json")
+    args = parser.parse_args()
+
+    from vidseek.search.calibration import load_calibration
+
+    shipped = load_calibration().threshold
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        fit = [r for seed in args.fit for r in fact_records(seed, folder)]
+        held = [r for seed in args.held_out for r in fact_records(seed, folder)]
+        chosen = pick_threshold(fit)
+        table = {f"fit seeds, search threshold {shipped}": rates(fit, shipped),
+                 f"held out, search threshold {shipped}": rates(held, shipped),
+                 f"held out, refitted {chosen}": rates(held, chosen)}
+        real = nextqa(args.shared, folder) if args.shared.exists() else {}
+    print(f"threshold refitted on seeds {args.fit}: {chosen}; the search's: {shipped}")
+    print(f"{'set':<40}{'right':>8}{'speech':>8}{'text':>8}{'absent answered':>17}{'n':>5}")
+    for name, row in table.items():
+        print(f"{name:<40}{row['answered_right']:>8.2f}{row['right_speech']:>8.2f}"
+              f"{row['right_text']:>8.2f}{row['absent_answered']:>17.2f}{row['questions']:>5}")
+    seconds = [r["seconds"] for r in fit + held]
+    print(f"seconds per question: median {statistics.median(seconds):.3f}")
+    for name, result in real.items():
+        print(f"NExT-QA multiple choice, {name}: accuracy {result['accuracy']:.2f} "
+              f"({result['questions']} questions, chance {result['chance']:.2f})")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load": os.getloadavg()},
+        "threshold": {"refitted": chosen, "search": shipped, "fit_seeds": args.fit,
+                      "held_out_seeds": args.held_out, "max_absent": MAX_ABSENT_ANSWERED},
+        "facts": table, "seconds_median": statistics.median(seconds), "nextqa": real,
+        "records": fit + held}, indent=1) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
