@@ -556,6 +556,73 @@ def bench_needle(
     console.print(needle_table(report))
 
 
+@app.command("eval")
+def eval_task(
+    task: Annotated[str, typer.Argument(
+        help="videomme, longvideobench, mlvu, egoschema, nextqa, nextgqa, mvbench, "
+             "charades_sta, qvhighlights, activitynet_captions, needle or real-mini.")],
+    data: Annotated[Path, typer.Option(
+        help="The benchmark's folder, in its official layout (see docs/benchmarks.md).")],
+    model: Annotated[str | None, typer.Option(
+        help="Chat model, e.g. openai:http://localhost:8000/v1#MODEL (default: the embedded "
+             "answerer).")] = None,
+    method: Annotated[str, typer.Option(
+        help="agent, uniform, blind, single-frame, shuffled or search.")] = "agent",
+    frames: Annotated[int | None, typer.Option(
+        help="Frames per question (frame methods; the agent's frame budget).")] = None,
+    fps: Annotated[float | None, typer.Option(help="Frames per second instead.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N samples.")] = None,
+    workers: Annotated[int, typer.Option(help="Samples answered at once.")] = 1,
+    resume: Annotated[bool, typer.Option(
+        help="Keep the finished samples of an earlier run and do only the rest.")] = False,
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder of the task (default: vidseek-eval/TASK).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice.")] = 0,
+    consistency: Annotated[bool, typer.Option(
+        help="Ask multiple-choice questions again with shuffled options (trust check).")
+    ] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a benchmark: per-sample JSONL, results with official metrics and 95 % bootstrap
+    intervals, a manifest, and a Markdown and HTML report with the trust checks.
+
+    One failing sample is recorded, not fatal; --resume after an interruption runs only what
+    is left. The same command gives the same numbers.
+    """
+    from vidseek.eval.runner import EvalConfig, run_eval
+
+    config = EvalConfig(task=task, data=data, method=method, model=model, frames=frames,
+                        fps=fps, limit=limit, workers=workers, resume=resume, out=out,
+                        seed=seed, consistency=consistency)
+    with _progress() as progress:
+        bar = progress.add_task(f"{task} / {method}", total=None)
+        result = run_eval(config, progress=lambda done, total: progress.update(
+            bar, completed=done, total=total))
+    summary = result.summary
+    if as_json:
+        print(json.dumps({**summary, "files": {
+            "samples": str(result.samples), "results": str(result.results),
+            "manifest": str(result.manifest), "report_md": str(result.report_md),
+            "report_html": str(result.report_html)}}, indent=2))
+        return
+    if summary.get("status") == "not run":
+        errors.print(f"[yellow]not run:[/] {summary['reason']}")
+    else:
+        table = Table("metric", "value x100", "95 % interval", "n",
+                      title=f"{task}: {result.run} ({summary['status']})")
+        for name, metric in summary["metrics"].items():
+            ci = metric.get("ci")
+            table.add_row(name, f"{metric['value'] * 100:.1f}",
+                          f"{ci[0] * 100:.1f}-{ci[1] * 100:.1f}" if ci else "-",
+                          str(metric["n"]))
+        console.print(table)
+        counts = summary["counts"]
+        console.print(f"{counts['ok']} answered, {counts['errors']} failed, {counts['skipped']} "
+                      f"skipped; {result.ran} run now, {result.kept} kept from before")
+    console.print(f"samples: {result.samples}\nresults: {result.results}\nreport: "
+                  f"{result.report_html}")
+
+
 def _describe(o) -> str:
     """Words for observations without text (shots, keyframe vectors)."""
     if o.kind == "shot":

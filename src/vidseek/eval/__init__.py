@@ -1,1 +1,2 @@
-"""Evaluation: metrics, and later dataset loaders, baselines and reports."""
+"""Evaluation: metrics, dataset loaders (`datasets/`), methods and baselines, the runner
+behind ``vidseek eval``, reports, and the synthetic needle and fact benchmarks."""

@@ -47,6 +47,8 @@ __all__ = [
     "moment_map",
     "recall_at_k",
     "temporal_iou",
+    "temporal_iop",
+    "grounded_qa_report",
 ]
 
 QVHIGHLIGHTS_IOUS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
@@ -368,3 +370,69 @@ def _threshold(iou: float) -> float:
     if not 0.0 <= threshold <= 1.0:
         raise ValueError(f"an IoU threshold is in [0, 1], got {iou}")
     return threshold
+
+
+# ---------------------------------------------------------------------------------------------
+# Grounded question answering (NExT-GQA)
+
+
+def temporal_iop(predicted: Sequence[float], truth: Sequence[float]) -> float:
+    """Intersection over prediction: the share of the predicted window inside the true one
+    (NExT-GQA's IoP). 0 for a zero-length prediction."""
+    p_start, p_end = _window(predicted)
+    t_start, t_end = _window(truth)
+    inter = max(0.0, min(p_end, t_end) - max(p_start, t_start))
+    return inter / (p_end - p_start) if p_end > p_start else 0.0
+
+
+def grounded_qa_report(
+    correct: Sequence[bool],
+    predictions: Sequence[Any],
+    truths: Sequence[Any],
+    *,
+    iou: float = 0.3,
+) -> dict[str, float]:
+    """Grounded QA as NExT-GQA scores it, plus accuracy-with-grounding at an IoU.
+
+    Per question the top predicted window (the first one; none scores 0) is compared with
+    the question's true windows, taking the best-matching one.
+
+    Args:
+        correct: per question, whether the answer was right.
+        predictions: per question, its evidence windows, best first.
+        truths: per question, its true windows (questions without any are left out).
+        iou: IoU the top window needs for ``Acc@QA&IoU>=m``.
+
+    Returns:
+        ``Acc@QA`` (over the grounded questions), ``Acc@GQA`` (right and IoP >= 0.5, the
+        official NExT-GQA criterion), ``Acc@QA&IoU>=m`` (right and IoU >= ``iou``), ``mIoP``,
+        ``IoP@0.3``, ``IoP@0.5``, ``mIoU``, ``IoU@0.3``, ``IoU@0.5``: fractions in [0, 1].
+    """
+    if not len(correct) == len(predictions) == len(truths):
+        raise ValueError(f"got {len(correct)} answers, {len(predictions)} predictions and "
+                         f"{len(truths)} truths; pass one entry per question in the same order")
+    threshold = _threshold(iou)
+    rows = []
+    for right, predicted, true in zip(correct, predictions, truths, strict=True):
+        windows = [_window(w) for w in _as_windows(true)]
+        if not windows:
+            continue
+        ranked = _as_windows(predicted)
+        top = ranked[0] if ranked else None
+        best_iou = max((temporal_iou(top, w) for w in windows), default=0.0) if top else 0.0
+        best_iop = max((temporal_iop(top, w) for w in windows), default=0.0) if top else 0.0
+        rows.append((bool(right), best_iou, best_iop))
+    if not rows:
+        raise ValueError("no question has a true window to score against")
+    n = len(rows)
+    return {
+        "Acc@QA": sum(r for r, _, _ in rows) / n,
+        "Acc@GQA": sum(r and p >= 0.5 for r, _, p in rows) / n,
+        f"Acc@QA&IoU>={threshold:g}": sum(r and i >= threshold for r, i, _ in rows) / n,
+        "mIoP": sum(p for _, _, p in rows) / n,
+        "IoP@0.3": sum(p >= 0.3 for _, _, p in rows) / n,
+        "IoP@0.5": sum(p >= 0.5 for _, _, p in rows) / n,
+        "mIoU": sum(i for _, i, _ in rows) / n,
+        "IoU@0.3": sum(i >= 0.3 for _, i, _ in rows) / n,
+        "IoU@0.5": sum(i >= 0.5 for _, i, _ in rows) / n,
+    }

@@ -1,0 +1,49 @@
+"""ActivityNet Captions (cs.stanford.edu/people/ranjaykrishna/densevid): each sentence of
+a video's paragraph is a query with its window.
+
+Layout::
+
+    DATA/val_1.json (or val_2.json)   {"v_<id>": {duration, timestamps: [[s, e]], sentences}}
+    DATA/videos/v_<id>.mp4            ActivityNet videos (the id with or without "v_", any of
+                                      .mp4/.mkv/.webm)
+
+R@1 at IoU 0.3/0.5/0.7 and mIoU are its grounding metrics.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vidseek.errors import DataError
+from vidseek.eval.datasets.base import Dataset, Sample, find_file, read_json
+
+NAME = "activitynet_captions"
+_SUFFIXES = (".mp4", ".mkv", ".webm")
+
+
+def load(root: Path, split: str = "val_1") -> Dataset:
+    """Every sentence of ``<split>.json`` as one grounding query."""
+    path = find_file(root, (f"{split}.json",), f"ActivityNet Captions {split}.json")
+    samples = []
+    for vid, entry in read_json(path).items():
+        stamps, sentences = entry.get("timestamps", []), entry.get("sentences", [])
+        if len(stamps) != len(sentences):
+            raise DataError(f"{path}: {vid} has {len(stamps)} timestamps but "
+                            f"{len(sentences)} sentences")
+        video = _video(root / "videos", vid)
+        for k, ((start, end), sentence) in enumerate(zip(stamps, sentences, strict=True)):
+            start, end = float(start), float(end)
+            samples.append(Sample(
+                id=f"{vid}_{k}", task=NAME, kind="grounding", video=video,
+                question=sentence.strip(), windows=[(min(start, end), max(start, end))],
+                duration=entry.get("duration")))
+    return Dataset(NAME, root, samples, files=[path])
+
+
+def _video(folder: Path, vid: str) -> Path:
+    names = [vid, vid.removeprefix("v_")]
+    for name in names:
+        for suffix in _SUFFIXES:
+            if (folder / f"{name}{suffix}").is_file():
+                return folder / f"{name}{suffix}"
+    return folder / f"{vid}.mp4"  # missing: the runner records it
