@@ -1,0 +1,150 @@
+"""Indexing jobs that run in the background, one at a time, and report their progress.
+
+Indexing one video already keeps both cores busy, so jobs queue behind each other in one
+worker thread instead of competing.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from vidseek.library import IndexResult, Library, expand_paths
+
+__all__ = ["Job", "Jobs"]
+
+JobStatus = Literal["queued", "running", "done", "failed"]
+
+
+class Job(BaseModel):
+    """One request to index files, and how far it got."""
+
+    id: str
+    paths: list[str]
+    """The files to index (folders and globs already expanded)."""
+    status: JobStatus = "queued"
+    progress: float = 0.0
+    """0..1 over all its files."""
+    current: str | None = None
+    """The file being indexed now."""
+    results: list[IndexResult] = Field(default_factory=list)
+    """One per file indexed so far."""
+    error: str | None = None
+    """Why the job failed, in words (the results say which file and analyzer)."""
+    created_at: datetime
+    finished_at: datetime | None = None
+    revision: int = 0
+    """Grows with every change, so that a watcher can tell when to report again."""
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")
+
+
+class Jobs:
+    """The server's indexing jobs.
+
+    Args:
+        library: the library to index into.
+    """
+
+    def __init__(self, library: Library) -> None:
+        self.library = library
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+
+    def submit(self, paths: list[str | Path]) -> Job:
+        """Queue the files (or folders, or globs) at ``paths`` for indexing.
+
+        Raises:
+            ValueError: nothing to index there.
+        """
+        files = expand_paths(paths)
+        missing = [str(p) for p in files if not p.is_file()]
+        if missing:
+            raise ValueError(f"no such file: {', '.join(missing)}; give paths on the server")
+        if not files:
+            raise ValueError(f"no video files found at {', '.join(map(str, paths))}")
+        job = Job(id=uuid.uuid4().hex[:12], paths=[str(p.resolve()) for p in files],
+                  created_at=datetime.now(timezone.utc))
+        with self._lock:
+            self._jobs[job.id] = job
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._work, name="vidseek-jobs",
+                                                daemon=True)
+                self._worker.start()
+        self._queue.put(job.id)
+        return job.model_copy(deep=True)
+
+    def get(self, job_id: str) -> Job | None:
+        """A snapshot of a job, or None when there is no such job."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return None if job is None else job.model_copy(deep=True)
+
+    def all(self) -> list[Job]:
+        """Snapshots of every job, newest first."""
+        with self._lock:
+            jobs = [j.model_copy(deep=True) for j in self._jobs.values()]
+        return sorted(jobs, key=lambda j: j.created_at, reverse=True)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the worker after the job it is running (queued jobs are dropped)."""
+        self._queue.put(None)
+        if self._worker is not None:
+            self._worker.join(timeout)
+
+    # -- the worker --------------------------------------------------------------------------
+
+    def _update(self, job_id: str, **changes) -> None:
+        with self._lock:
+            job = self._jobs[job_id]
+            for name, value in changes.items():
+                setattr(job, name, value)
+            job.revision += 1
+
+    def _work(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            if job_id is None:
+                return
+            try:
+                self._run(job_id)
+            except Exception as exc:  # noqa: BLE001 - a job's failure is reported, not raised
+                self._update(job_id, status="failed", error=f"{type(exc).__name__}: {exc}",
+                             finished_at=datetime.now(timezone.utc))
+
+    def _run(self, job_id: str) -> None:
+        with self._lock:
+            paths = list(self._jobs[job_id].paths)
+        self._update(job_id, status="running")
+        results: list[IndexResult] = []
+        last = 0.0
+        for i, path in enumerate(paths):
+            self._update(job_id, current=path, progress=i / len(paths))
+
+            def progress(_: Path, fraction: float, i: int = i) -> None:
+                nonlocal last
+                now = time.monotonic()
+                if now - last >= 0.1:  # progress arrives per frame; watchers need less
+                    last = now
+                    self._update(job_id, progress=(i + min(fraction, 1.0)) / len(paths))
+
+            results.extend(self.library.index([path], progress=progress).results)
+            self._update(job_id, results=list(results))
+        failed = [r for r in results if r.status == "failed"]
+        error = None
+        if failed:
+            error = "; ".join(f"{Path(r.path).name}: " + ", ".join(
+                f"{what}: {why}" for what, why in r.errors.items()) for r in failed)
+        self._update(job_id, status="failed" if failed else "done", progress=1.0, current=None,
+                     error=error, finished_at=datetime.now(timezone.utc))

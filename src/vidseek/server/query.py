@@ -1,0 +1,132 @@
+"""Routes that query the library: search for moments, and ask questions (the answer's trace
+streamed as server-sent events while it happens)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from vidseek.server.errors import describe, error_body
+from vidseek.server.events import sse_event
+from vidseek.server.media import find_video
+from vidseek.types import Answer, Moment
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api", tags=["query"])
+
+
+def moment_view(moment: Moment) -> dict[str, Any]:
+    """A moment as the API returns it: the record plus the file name and the URLs to show it."""
+    at = moment.thumbnail if moment.thumbnail is not None else moment.start
+    return {
+        **moment.model_dump(mode="json"),
+        "name": Path(moment.path).name,
+        "media_url": f"/api/videos/{moment.video_id}/media",
+        "thumbnail_url": f"/api/videos/{moment.video_id}/thumbnail?t={at:.3f}",
+    }
+
+
+@router.get("/search", summary="Moments that answer a query, best first, across the library")
+def search(
+    request: Request,
+    q: Annotated[str, Query(description="What is said, written, shown or happening.")],
+    video: Annotated[list[str] | None, Query(
+        description="Only these videos (ids or id prefixes; repeatable).")] = None,
+    kind: Annotated[list[str] | None, Query(
+        description="Only these kinds (repeatable): speech, text, visual, person, caption, "
+                    "image, face.")] = None,
+    k: Annotated[int, Query(ge=1, le=200, description="At most this many moments.")] = 10,
+    threshold: Annotated[float | None, Query(
+        ge=0, le=1, description="Score a moment needs (default: the calibrated one).")] = None,
+) -> dict[str, Any]:
+    library = request.app.state.library
+    videos = [find_video(library, v).id for v in video] if video else None
+    began = time.perf_counter()
+    moments = library.search(q, videos=videos, kinds=kind, k=k, threshold=threshold)
+    return {"query": q, "moments": [moment_view(m) for m in moments],
+            "seconds": round(time.perf_counter() - began, 4)}
+
+
+class BudgetRequest(BaseModel):
+    """Limits on one answer (see :class:`vidseek.agent.Budget`); unset ones keep defaults."""
+
+    steps: int | None = Field(default=None, ge=1)
+    frames: int | None = Field(default=None, ge=0)
+    tokens: int | None = Field(default=None, ge=1)
+    seconds: float | None = Field(default=None, gt=0)
+
+
+class AskRequest(BaseModel):
+    video: str = Field(description="The video's id or an id prefix.")
+    question: str = Field(min_length=1)
+    options: list[str] | None = Field(default=None, description="Multiple-choice options.")
+    model: str | None = Field(default=None, description=(
+        "A chat model spec, e.g. openai:http://localhost:11434/v1#qwen2.5vl:7b; default the "
+        "library's configured model, or the embedded answerer."))
+    budget: BudgetRequest | None = None
+
+
+@router.post("/ask", summary="Answer a question about one video, with evidence and cost")
+def ask(body: AskRequest, request: Request) -> Answer:
+    library = request.app.state.library
+    return _ask(library, find_video(library, body.video).id, body, None)
+
+
+@router.post("/ask/stream", response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}}},
+             summary="Answer a question, streaming each step of the trace as it happens: "
+                     "events 'step', then 'answer' (or 'error')")
+async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
+    library = request.app.state.library
+    video_id = find_video(library, body.video).id  # a bad id is a 404, not an event
+    loop = asyncio.get_running_loop()
+    events: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+
+    def put(kind: str, data: str) -> None:
+        loop.call_soon_threadsafe(events.put_nowait, (kind, data))
+
+    def run() -> None:
+        try:
+            answer = _ask(library, video_id, body,
+                          lambda step: put("step", step.model_dump_json()))
+            put("answer", answer.model_dump_json())
+        except Exception as exc:  # noqa: BLE001 - the client hears about it as an event
+            status, code, detail = describe(exc)
+            partial = getattr(exc, "answer", None)  # AskError: the trace up to the failure
+            put("error", json.dumps({**error_body(code, detail), "status": status,
+                                     "answer": partial.model_dump(mode="json")
+                                     if partial is not None else None}))
+
+    # A thread, not the request's task: the answer finishes (and its trajectory is written)
+    # even when the client goes away.
+    threading.Thread(target=run, name="vidseek-ask", daemon=True).start()
+
+    async def stream():
+        while True:
+            kind, data = await events.get()
+            yield sse_event(kind, data)
+            if kind != "step":
+                return
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _ask(library, video_id: str, body: AskRequest, on_step) -> Answer:
+    from vidseek.agent.budget import Budget
+
+    budget = None
+    if body.budget is not None:
+        limits = body.budget.model_dump(exclude_none=True)
+        budget = Budget(**limits) if limits else None
+    return library.ask(video_id, body.question, options=body.options, model=body.model,
+                       budget=budget, on_step=on_step)
