@@ -475,7 +475,10 @@ def ask(
     from vidseek.library import Library
 
     choices = [o.strip() for o in options.split("|")] if options else None
-    budget = Budget(steps=budget_steps, frames=budget_frames, seconds=budget_seconds)
+    try:
+        budget = Budget(steps=budget_steps, frames=budget_frames, seconds=budget_seconds)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     with Library(library) as lib:
         try:
             answer = lib.ask(video, question, options=choices, model=model, budget=budget,
