@@ -272,16 +272,17 @@ def index(
                 bars[path] = progress.add_task(f"  {path.name}", total=1.0)
             progress.update(bars[path], completed=fraction)
 
-        results = []
         if ray:  # one call, so that Ray spreads the whole batch over its workers
             results = lib.index(files, progress=advance, executor="ray",
                                 ray_address=address).results
             progress.update(overall, completed=len(files))
-        for path in files if not ray else []:
-            results.extend(lib.index([path], progress=advance).results)
-            if path in bars:
-                progress.update(bars[path], visible=False)
-            progress.advance(overall)
+        else:
+            results = []
+            for path in files:
+                results.extend(lib.index([path], progress=advance).results)
+                if path in bars:
+                    progress.update(bars[path], visible=False)
+                progress.advance(overall)
     if as_json:
         print(json.dumps([r.model_dump() for r in results], indent=2))
     else:

@@ -174,6 +174,7 @@ def _frame_times(duration: float, start: float, end: float | None, count: int,
                  times: list[float] | None) -> list[float]:
     """Sorted times to look at, checked against the video's length."""
     from vidseek.errors import QueryError
+    from vidseek.media import uniform_times
 
     last = max(duration - 1e-3, 0.0)
     if times:
@@ -187,9 +188,7 @@ def _frame_times(duration: float, start: float, end: float | None, count: int,
     if start >= duration or end <= start:
         raise QueryError(f"the range {start:g}-{end:g} s is empty or outside the video "
                          f"(0 to {duration:.3f} s)")
-    end = min(end, duration)
-    step = (end - start) / count
-    return [min(start + step * (i + 0.5), last) for i in range(count)]
+    return [min(t, last) for t in uniform_times(count, start, min(end, duration))]
 
 
 def run_stdio(library: str | Path | None = None) -> None:

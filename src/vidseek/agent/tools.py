@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vidseek.media import Frame, VideoReader
+from vidseek.media import Frame, VideoReader, uniform_times
 from vidseek.types import Moment, Observation
 
 if TYPE_CHECKING:
@@ -171,7 +171,7 @@ class VideoTools:
                   count: int = 8) -> ToolResult:
         start, end = self._range(start, end)
         count = min(_count(count), max_frames)
-        frames, decoded = self.frames(_spread(start, end, count))
+        frames, decoded = self.frames(uniform_times(count, start, end))
         return ToolResult(f"{len(frames)} frames from {start:.2f} s to {end:.2f} s.",
                           frames=frames, frames_decoded=decoded)
 
@@ -184,7 +184,7 @@ class VideoTools:
             count = int((end - start) * float(fps)) + 1
         count = min(_count(count or 4), max_frames, MAX_TOOL_FRAMES)
         region = _region(region)
-        frames, decoded = self.frames(_spread(start, end, count), region=region)
+        frames, decoded = self.frames(uniform_times(count, start, end), region=region)
         zoom = "" if region is None else f", zoomed to {list(region)}"
         return ToolResult(f"{len(frames)} frames from {start:.2f} s to {end:.2f} s{zoom}.",
                           frames=frames, frames_decoded=decoded)
@@ -265,12 +265,6 @@ def _count(value: Any, most: int = MAX_TOOL_FRAMES) -> int:
     if count < 1:
         raise ToolError("count and k must be at least 1")
     return min(count, most)
-
-
-def _spread(start: float, end: float, count: int) -> list[float]:
-    """`count` times in the middles of equal parts of [start, end]."""
-    step = (end - start) / count
-    return [start + (i + 0.5) * step for i in range(count)]
 
 
 def _region(region: Any) -> tuple[float, float, float, float] | None:

@@ -6,7 +6,14 @@ never leave this package.
 """
 
 from vidseek.media.audio import SAMPLE_RATE, AudioChunk, read_audio
-from vidseek.media.frames import DecodeStats, Frame, Size, VideoReader, sample_frames
+from vidseek.media.frames import (
+    DecodeStats,
+    Frame,
+    Size,
+    VideoReader,
+    sample_frames,
+    uniform_times,
+)
 from vidseek.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo, probe
 from vidseek.media.shots import DETECTION_SIZE, Shot, ShotBoundary, ShotDetector, detect_shots
 from vidseek.media.thumbnails import Thumbnail, encode_image, thumbnails
@@ -31,5 +38,6 @@ __all__ = [
     "probe",
     "read_audio",
     "sample_frames",
+    "uniform_times",
     "thumbnails",
 ]

@@ -22,7 +22,7 @@ from vidseek.errors import MediaError
 from vidseek.media._open import StreamClock, open_input, timeline_origin
 from vidseek.media.probe import MediaInfo, probe
 
-__all__ = ["DecodeStats", "Frame", "Size", "VideoReader", "sample_frames"]
+__all__ = ["DecodeStats", "Frame", "Size", "VideoReader", "sample_frames", "uniform_times"]
 
 Size = int | tuple[int, int] | None
 """Output size: ``None`` keeps the display size, an int caps the longer side, (w, h) is exact."""
@@ -286,7 +286,7 @@ class VideoReader:
     ) -> Iterator[Frame]:
         """``count`` frames at the centres of ``count`` equal parts of [start, end]; with a
         ``tolerance``, the cheapest frames within it (see :meth:`near`)."""
-        times = _uniform_times(count, start, self.duration if end is None else end)
+        times = uniform_times(count, start, self.duration if end is None else end)
         return self._exact_or_near(times, size, tolerance)
 
     def _exact_or_near(self, times, size: Size, tolerance: float) -> Iterator[Frame]:
@@ -301,7 +301,7 @@ class VideoReader:
         end = self.duration if end is None else end
         convert = _Converter(self.info, size)
         seen: set[float] = set()
-        for t in _uniform_times(count, start, end):
+        for t in uniform_times(count, start, end):
             frame = self._keyframe_at(self._clock.pts(t), convert)
             if frame is not None and frame.time not in seen:
                 seen.add(frame.time)
@@ -486,7 +486,8 @@ def _even(x: float) -> int:
     return max(2, int(round(x / 2)) * 2)
 
 
-def _uniform_times(count: int, start: float, end: float) -> Iterator[float]:
+def uniform_times(count: int, start: float, end: float) -> Iterator[float]:
+    """`count` times at the middles of equal parts of [start, end]."""
     if count <= 0:
         raise ValueError(f"count must be positive, got {count}")
     if end <= start:
