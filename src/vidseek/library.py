@@ -177,6 +177,10 @@ class Library:
         file = self.path / _MODELS_FILE
         saved = ModelSpecs.model_validate_json(file.read_text()) if file.exists() else None
         given = ModelSpecs.model_validate(models) if isinstance(models, dict) else models
+        if given is not None and given.reranker:  # a typo must not be saved with the library
+            from vidseek.models.rerank import resolve_reranker
+
+            resolve_reranker(given.reranker)
         if given is not None:
             saved = (saved or ModelSpecs()).merged(given)
             file.write_text(saved.model_dump_json(indent=2, exclude_none=True) + "\n")
@@ -223,9 +227,10 @@ class Library:
     @functools.cached_property
     def searcher(self) -> Searcher:
         self._check_text_vectors()
+        reranker = (lambda: self._model("rerank")) if self.models.reranker else None
         return Searcher(self.store, text_embedder=lambda: self._model("embed"),
                         encoders=self._space_encoders,
-                        calibration=self._calibration())
+                        calibration=self._calibration(), reranker=reranker)
 
     def _calibration(self) -> Calibration:
         """The search calibration fitted for the library's text embedder."""
@@ -607,7 +612,8 @@ class _RunWriter:
 
 
 def _make_analyzer(name: str, specs: ModelSpecs, shared: dict[Path, Any]) -> Any:
-    """Build an analyzer (or ``embed``, the text embedder) from the library's model specs.
+    """Build an analyzer (or ``embed``, the text embedder, or ``rerank``, the cross-encoder)
+    from the library's model specs.
 
     ``shared`` holds the model objects made so far by file, so that the scene tagger and the
     image embedder, usually the same MobileNetV2 file, share one session.
@@ -656,6 +662,10 @@ def _make_analyzer(name: str, specs: ModelSpecs, shared: dict[Path, Any]) -> Any
         from vidseek.models.embeddings import DEFAULT_TEXT_EMBEDDER, resolve_text_embedder
 
         return resolve_text_embedder(specs.text_embedder or DEFAULT_TEXT_EMBEDDER)
+    if name == "rerank":
+        from vidseek.models.rerank import resolve_reranker
+
+        return resolve_reranker(specs.reranker)
     raise ModelError(f"no analyzer {name!r}")
 
 

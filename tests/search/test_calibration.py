@@ -38,8 +38,11 @@ def test_the_shipped_calibration_covers_every_channel_and_rises_with_similarity(
     assert set(calibration.channels) == {"text", "image", "clip", "face"}
     assert 0.0 < calibration.threshold < 1.0
     text = calibration.channels["text"]
-    low = text.probability({"cosine": 0.75, "relative": -0.03, "coverage": 0.0})
-    high = text.probability({"cosine": 0.86, "relative": 0.06, "coverage": 0.5})
+    # a passage like every other candidate, and one that stands out from them
+    low = text.probability({"cosine": 0.75, "relative": -0.03, "coverage": 0.0,
+                            "distinct": 0.0})
+    high = text.probability({"cosine": 0.86, "relative": 0.06, "coverage": 0.5,
+                             "distinct": 0.06})
     assert low < calibration.threshold < high
     face = calibration.channels["face"]
     # dlib's same-person rule, rescaled to unit descriptors: 0.42

@@ -13,22 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
+from media_info import make_info
 
-from vidseek.media.probe import MediaInfo, VideoStreamInfo
 from vidseek.store import Store, StoreError, UnknownVideoError, library_path, video_id
 from vidseek.types import Observation
 
 DIM = 8
-
-
-def make_info(path: str = "/videos/a.mp4") -> MediaInfo:
-    stream = VideoStreamInfo(
-        index=0, codec="h264", width=640, height=360, display_width=640, display_height=360,
-        rotation=0, fps=30.0, variable_frame_rate=False, frame_count=300, start=0.0,
-        duration=10.0,
-    )
-    return MediaInfo(path=path, size_bytes=1234, container="mov,mp4", duration=10.0,
-                     start_time=0.0, video=stream)
 
 
 def obs(vid: str, start: float, kind: str = "speech", text: str = "", **kw) -> Observation:

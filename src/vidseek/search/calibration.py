@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
-__all__ = ["Calibration", "ChannelModel", "calibration_file", "fit_logistic", "load_calibration"]
+__all__ = ["PRIORS", "Calibration", "ChannelModel", "calibration_file", "fit_logistic",
+           "load_calibration"]
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
@@ -35,6 +36,14 @@ class ChannelModel(BaseModel):
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
 
+PRIORS = {
+    # a cross-encoder's logit as a probability, as sentence-transformers reads it, until a
+    # calibration is fitted with that model (benchmarks/calibrate.py --reranker)
+    "rerank": ChannelModel(features=["logit"], weights=[1.0], bias=0.0),
+}
+"""Models of the channels a calibration file may lack (it was fitted without them)."""
+
+
 class Calibration(BaseModel):
     """Every channel's model, and the score a moment needs to be returned."""
 
@@ -45,7 +54,11 @@ class Calibration(BaseModel):
     """Where the models and the threshold come from."""
 
     def probability(self, channel: str, values: Mapping[str, float]) -> float:
-        return self.channels[channel].probability(values)
+        return self.model(channel).probability(values)
+
+    def model(self, channel: str) -> ChannelModel:
+        """The channel's model: its fitted or shipped one, else its prior."""
+        return self.channels.get(channel) or PRIORS[channel]
 
 
 @lru_cache(maxsize=1)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vidseek.search.calibration import Calibration, ChannelModel, fit_logistic
+from vidseek.search.calibration import PRIORS, Calibration, ChannelModel, fit_logistic
 from vidseek.search.channels import Hit
 from vidseek.search.fusion import fuse
 from vidseek.search.searcher import Searcher
@@ -53,9 +53,9 @@ def fit_calibration(searcher: Searcher, examples: Sequence[Example], *,
     left as it was).
     """
     found = [searcher.hits(e.query, videos=[e.video_id], image=e.image) for e in examples]
-    channels = dict(searcher.calibration.channels)
+    channels = dict(searcher.calibration.channels)  # a prior joins only once fitted
     fitted = []
-    for name, model in channels.items():
+    for name, model in {**PRIORS, **channels}.items():
         rows, labels = [], []
         for example, hits in zip(examples, found):
             for hit in hits:

@@ -10,6 +10,7 @@ import numpy as np
 
 from vidseek.errors import QueryError
 from vidseek.models.embeddings import TextEmbedder
+from vidseek.models.rerank import CrossEncoder
 from vidseek.search.background import Background
 from vidseek.search.calibration import Calibration, load_calibration
 from vidseek.search.channels import TEXT_KINDS, Hit, space_hits, text_hits
@@ -21,6 +22,8 @@ __all__ = ["IMAGE_TEXT_FAMILIES", "SpaceEncoder", "Searcher", "load_picture"]
 
 IMAGE_TEXT_FAMILIES = ("clip:", "siglip:")
 """Vector spaces whose names start so hold image-text vectors: text queries search them."""
+RERANK_CANDIDATES = 20
+"""How many of the best text hits a cross-encoder re-scores; the others are dropped."""
 
 
 @dataclass(frozen=True)
@@ -46,14 +49,18 @@ class Searcher:
             first use of a picture query, or of a text query when the library has an
             image-text space).
         calibration: channel models and threshold; default the one shipped with vidseek.
+        reranker: returns the cross-encoder that re-scores the best text hits (called on
+            first use); None: no second stage.
     """
 
     def __init__(self, store: Store, *, text_embedder: Callable[[], TextEmbedder],
                  encoders: Callable[[], list[SpaceEncoder]] = list,
-                 calibration: Calibration | None = None) -> None:
+                 calibration: Calibration | None = None,
+                 reranker: Callable[[], CrossEncoder] | None = None) -> None:
         self.store = store
         self._text_embedder = text_embedder
         self._encoders = encoders
+        self._reranker = reranker
         self.calibration = calibration or load_calibration()
         self._background_vectors: Background | None = None
 
@@ -123,7 +130,21 @@ class Searcher:
                                    video_id=vid, kinds=wanted, limit=limit)
         for hit in hits:
             hit.score = self.calibration.probability(hit.model, hit.features)
+        if query and self._reranker is not None:
+            hits = self._rerank(query, hits)
         return hits
+
+    def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """The best text hits re-scored by the cross-encoder (model ``rerank``, feature
+        ``logit``); the text hits below them are dropped, the other channels' kept."""
+        text = sorted((h for h in hits if h.model == "text"), key=lambda h: -h.score)
+        best, rest = text[:RERANK_CANDIDATES], {id(h) for h in text[RERANK_CANDIDATES:]}
+        logits = self._reranker().scores(query, [h.observation.text for h in best])
+        for hit, logit in zip(best, logits):
+            hit.model = "rerank"
+            hit.features["logit"] = float(logit)
+            hit.score = self.calibration.probability("rerank", hit.features)
+        return [h for h in hits if id(h) not in rest]
 
     def _background(self) -> Background:
         """The embedded background texts, cached in the library per embedder."""
