@@ -22,8 +22,9 @@ __all__ = ["IMAGE_TEXT_FAMILIES", "SpaceEncoder", "Searcher", "load_picture"]
 
 IMAGE_TEXT_FAMILIES = ("clip:", "siglip:")
 """Vector spaces whose names start so hold image-text vectors: text queries search them."""
-RERANK_CANDIDATES = 20
-"""How many of the best text hits a cross-encoder re-scores; the others are dropped."""
+RERANK_CANDIDATES = 10
+"""How many of the best text hits a cross-encoder re-scores (``k`` when more moments are
+asked for); the others are dropped."""
 
 
 @dataclass(frozen=True)
@@ -131,14 +132,14 @@ class Searcher:
         for hit in hits:
             hit.score = self.calibration.probability(hit.model, hit.features)
         if query and self._reranker is not None:
-            hits = self._rerank(query, hits)
+            hits = self._rerank(query, hits, max(RERANK_CANDIDATES, k))
         return hits
 
-    def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
-        """The best text hits re-scored by the cross-encoder (model ``rerank``, feature
-        ``logit``); the text hits below them are dropped, the other channels' kept."""
+    def _rerank(self, query: str, hits: list[Hit], count: int) -> list[Hit]:
+        """The ``count`` best text hits re-scored by the cross-encoder (model ``rerank``,
+        feature ``logit``); the text hits below them are dropped, the other channels' kept."""
         text = sorted((h for h in hits if h.model == "text"), key=lambda h: -h.score)
-        best, rest = text[:RERANK_CANDIDATES], {id(h) for h in text[RERANK_CANDIDATES:]}
+        best, rest = text[:count], {id(h) for h in text[count:]}
         logits = self._reranker().scores(query, [h.observation.text for h in best])
         for hit, logit in zip(best, logits):
             hit.model = "rerank"
