@@ -19,7 +19,7 @@ import argparse
 import json
 from pathlib import Path
 
-from vidseek.eval.needle import run_needle_bench
+from vidseek.eval.needle import NeedleReport, run_needle_bench
 from vidseek.library import Library
 from vidseek.search.calibration import calibration_file
 from vidseek.search.fit import Example, fit_calibration
@@ -63,7 +63,7 @@ def main() -> None:
         print(f"wrote {file}")
 
 
-def needle_examples(report) -> list[Example]:
+def needle_examples(report: NeedleReport) -> list[Example]:
     """A needle report's queries with their answers, plus each spoken or shown needle's own
     words."""
     examples = []
