@@ -4,7 +4,6 @@ fetched from the network."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.chat_server import ScriptedChatServer, image_urls, texts
+from tests.nextqa_layout import nextqa_layout
 from vidseek.eval.runner import EvalConfig, run_eval
 
 CHROMIUM = os.environ.get("VIDSEEK_CHROMIUM", "/usr/bin/chromium")
@@ -22,18 +22,8 @@ PLOTS = ("method-comparison", "by-duration", "frames", "cost")
 
 
 def _nextqa(root: Path, clip: Path, questions: int) -> Path:
-    (root / "nextqa").mkdir(parents=True)
-    with (root / "nextqa/val.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["video", "frame_count", "width", "height", "question", "answer", "qid",
-                         "type", "a0", "a1", "a2", "a3", "a4"])
-        for q in range(questions):
-            writer.writerow(["100", "60", "320", "180", f"what happens in part {q}", "4", str(q),
-                             "CW" if q % 2 else "TC", *OPTIONS])
-    (root / "nextqa/map_vid_vidorID.json").write_text(json.dumps({"100": "0001/100"}))
-    (root / "NExTVideo/0001").mkdir(parents=True)
-    shutil.copyfile(clip, root / "NExTVideo/0001/100.mp4")
-    return root
+    rows = [(f"what happens in part {q}", 4, "CW" if q % 2 else "TC") for q in range(questions)]
+    return nextqa_layout(root, clip, rows, OPTIONS)
 
 
 def _sees_more_with_more_frames(body: dict) -> str:

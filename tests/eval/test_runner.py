@@ -4,7 +4,6 @@ real annotated clips with the embedded default."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.chat_server import ScriptedChatServer, texts
+from tests.nextqa_layout import nextqa_layout
 from vidseek.eval.methods import parse_choice, parse_window, sample_times
 from vidseek.eval.runner import EvalConfig, read_records, run_eval
 from vidseek.eval.scoring import score_records
@@ -105,20 +105,10 @@ def clip(tmp_path_factory) -> Path:
 
 
 def nextqa_fixture(root: Path, clip: Path, questions: int) -> Path:
-    """NExT-QA's released layout: val.csv, map_vid_vidorID.json, NExTVideo/<dir>/<id>.mp4."""
-    folder = root / "nextqa"
-    folder.mkdir(parents=True)
-    with (folder / "val.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["video", "frame_count", "width", "height", "question", "answer", "qid",
-                         "type", "a0", "a1", "a2", "a3", "a4"])
-        for q in range(questions):
-            writer.writerow(["100", "60", "320", "180", f"question number {q} about the game",
-                             str(4 if q % 2 == 0 else 1), str(q), "CW", *OPTIONS])
-    (folder / "map_vid_vidorID.json").write_text(json.dumps({"100": "0001/100"}))
-    (root / "NExTVideo/0001").mkdir(parents=True)
-    shutil.copyfile(clip, root / "NExTVideo/0001/100.mp4")
-    return root
+    """NExT-QA with ``questions`` questions whose answer is 'playing golf' on even ones."""
+    rows = [(f"question number {q} about the game", 4 if q % 2 == 0 else 1, "CW")
+            for q in range(questions)]
+    return nextqa_layout(root, clip, rows, OPTIONS)
 
 
 def golf(body: dict) -> str:

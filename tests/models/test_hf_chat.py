@@ -64,23 +64,26 @@ TOOL = {"type": "function", "function": {
                                                     "end": {"type": "number"}}}}}
 
 
-def _tokenizer():
-    """A byte-level BPE tokenizer (no merges: one token per byte) with ChatML specials."""
+def _byte_tokenizer(specials, **special_tokens):
+    """A byte-level BPE tokenizer (no merges: one token per byte) with ``specials`` after
+    the 256 byte tokens, and its vocabulary."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
     from transformers.convert_slow_tokenizer import bytes_to_unicode
 
     vocab = {char: i for i, char in enumerate(bytes_to_unicode().values())}
-    for token in SPECIALS:
+    for token in specials:
         vocab[token] = len(vocab)
-    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False)
-                                  for t in SPECIALS])
-    fast = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, pad_token="<pad>", eos_token="<eos>",
-        extra_special_tokens={"image_token": "<image>"})
-    return fast, vocab
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=backend, **special_tokens), vocab
+
+
+def _tokenizer():
+    """The byte-level tokenizer with ChatML specials."""
+    return _byte_tokenizer(SPECIALS, pad_token="<pad>", eos_token="<eos>",
+                           extra_special_tokens={"image_token": "<image>"})
 
 
 @pytest.fixture(scope="module")
@@ -346,21 +349,11 @@ IDEFICS3_TEMPLATE = (  # SmolVLM's template: it indexes content[0], so content m
 def test_an_idefics3_model_splits_pictures_into_tiles(tmp_path):
     """SmolVLM (v1) is Idefics3: pictures go to the processor per sample and are split into
     tiles plus a global view, each with its own image tokens."""
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
-    from transformers.convert_slow_tokenizer import bytes_to_unicode
-
     specials = (["<|endoftext|>", "<|im_start|>", "<end_of_utterance>",
                  "<fake_token_around_image>", "<image>", "<global-img>"]
                 + [f"<row_{r}_col_{c}>" for r in range(1, 7) for c in range(1, 7)])
-    vocab = {char: i for i, char in enumerate(bytes_to_unicode().values())}
-    for token in specials:
-        vocab[token] = len(vocab)
-    backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in specials])
-    tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="<|endoftext|>", eos_token="<end_of_utterance>",
+    tokenizer, vocab = _byte_tokenizer(
+        specials, pad_token="<|endoftext|>", eos_token="<end_of_utterance>",
         extra_special_tokens={"fake_image_token": "<fake_token_around_image>",
                               "image_token": "<image>", "global_image_token": "<global-img>",
                               "end_of_utterance_token": "<end_of_utterance>"})
