@@ -109,12 +109,12 @@ def child_naive(path: Path) -> dict:
     import av
 
     from vidseek.media import read_audio
-    from vidseek.models.ocr import resolve_ocr
-    from vidseek.models.whisper import load_whisper, resolve_whisper
+    from vidseek.models import resolve
+    from vidseek.models.whisper import load_whisper, locate_model
 
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    reader = resolve_ocr()
+    reader = resolve("ocr")
     lines, next_t = 0, 0.0
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -125,7 +125,7 @@ def child_naive(path: Path) -> dict:
                 next_t += 1.0
     seconds["decode every frame + OCR 1/s"] = time.perf_counter() - started
     began = time.perf_counter()
-    model = load_whisper(resolve_whisper())
+    model = load_whisper(locate_model())
     audio = np.concatenate([c.samples for c in read_audio(path)])
     segments, _ = model.transcribe(audio, word_timestamps=True)
     said = sum(1 for _ in segments)

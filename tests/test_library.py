@@ -13,8 +13,8 @@ from difflib import SequenceMatcher
 
 import pytest
 
-import vidseek.library
-from vidseek.library import EMBEDDED, Library
+from vidseek.analyzers.shots import ShotsAnalyzer
+from vidseek.library import Library
 from vidseek.synth import build, random_script
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
@@ -99,7 +99,7 @@ def test_version_bump_recomputes_only_that_analyzer(lecture, indexed, monkeypatc
     vid = first.results[0].video_id
     before = {r.analyzer: r.run_id for r in library.store.runs(vid)}
     shots_before = _content(library.observations(vid, kinds=["shot"]))
-    monkeypatch.setattr(vidseek.library, "_SHOTS_VERSION", "2")
+    monkeypatch.setattr(ShotsAnalyzer, "version", "2")
     result = library.index([path]).results[0]
     assert result.status == "indexed" and list(result.analyzers) == ["shots"]
     after = {r.analyzer: r for r in library.store.runs(vid)}
@@ -159,13 +159,13 @@ def test_killed_index_resumes_to_the_same_content(lecture, indexed, tmp_path):
         writer.wait()
     with Library(target) as library:
         done = {r.analyzer for r in library.store.runs(vid)}
-        assert done and done != set(EMBEDDED)
+        assert done and done != set(library.analyzers)
         # Only committed analyzers are visible, never part of one.
         visible = {o.kind for o in library.observations(vid)}
         kinds = {"shots": {"shot"}, "speech": {"speech"}, "text": {"text"},
-                 "faces": {"face", "person"}}
+                 "faces": {"face", "person"}, "sounds": {"sound"}}
         assert visible <= set().union(*(kinds[a] for a in done))
         result = library.index([path]).results[0]
         assert result.status == "indexed"
-        assert set(result.analyzers) == set(EMBEDDED) - done
+        assert set(result.analyzers) == set(library.analyzers) - done
         assert _content(library.observations(vid)) == expected

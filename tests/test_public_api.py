@@ -6,9 +6,25 @@ import vidseek.media
 
 def test_top_level_names():
     assert sorted(vidseek.__all__) == [
-        "MediaError", "ModelError", "Observation", "StoreError", "UnknownVideoError",
-        "VidseekError", "__version__",
+        "Answer", "AskError", "Cost", "DataError", "Evidence", "IndexReport", "IndexResult",
+        "Library", "MediaError", "ModelError", "Moment", "Observation", "QueryError", "Step",
+        "StoreError", "UnknownVideoError", "VidseekError", "__version__",
     ]
+    for name in vidseek.__all__:
+        assert getattr(vidseek, name) is not None
+
+
+def test_import_is_lazy():
+    """``import vidseek`` loads neither the library nor its heavy dependencies."""
+    import subprocess
+    import sys
+
+    code = ("import sys, vidseek; print(sorted(m for m in ('vidseek.library', 'lancedb', "
+            "'vidseek.media') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+    from vidseek import Library, Moment  # noqa: F401 - the documented way in works
 
 
 def test_media_names():

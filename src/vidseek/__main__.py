@@ -1,3 +1,6 @@
+"""``python -m vidseek``: the command line, as the ``vidseek`` script runs it."""
+
 from vidseek.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

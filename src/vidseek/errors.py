@@ -77,15 +77,29 @@ class StoreError(VidseekError):
 
 
 class UnknownVideoError(StoreError, KeyError):
-    """No video in the library matches an id, id prefix or path (or a prefix matches several).
+    """No video in the library matches an id, id prefix, path or file name (or a name or
+    prefix matches several).
 
     Attributes:
         query: what the caller asked for.
+        reason: what is wrong with it.
+        candidates: the ids of the videos an ambiguous name or prefix matches.
+        advice: what to do, in the terms of the interface that raised it.
     """
 
-    def __init__(self, query: str, reason: str) -> None:
+    def __init__(self, query: str, reason: str, *, candidates: list[str] | None = None,
+                 advice: str = "") -> None:
         self.query = query
-        super().__init__(f"{query!r}: {reason}")
+        self.reason = reason
+        self.candidates = list(candidates or [])
+        self.advice = advice
+        super().__init__(f"{query!r}: {reason}" + (f"; {advice}" if advice else ""))
+
+    def advised(self, advice: str) -> UnknownVideoError:
+        """The same error with ``advice`` (e.g. which tool lists the videos) in place of its
+        own."""
+        return UnknownVideoError(self.query, self.reason, candidates=self.candidates,
+                                 advice=advice)
 
     def __str__(self) -> str:
         # KeyError.__str__ would repr() the message; show it as written.

@@ -8,6 +8,8 @@ to whole milliseconds, half up on the decimal value (``59.9995`` becomes ``00:01
 * :func:`to_chapters_webvtt` and :func:`to_ffmetadata_chapters` turn ``shot``
   observations into chapters, for ``<track kind="chapters">`` or for
   ``ffmpeg -i video -i chapters.txt -map_metadata 1 -map_chapters 1 ...``.
+* :func:`chapter_titles` names each shot from what it says or shows (the first words
+  of its speech, its screen text, its caption, its labels), for the chapters' ``titles``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from vidseek.types import Observation
 
 __all__ = [
+    "chapter_titles",
     "format_timestamp",
     "to_chapters_webvtt",
     "to_ffmetadata_chapters",
@@ -194,6 +197,74 @@ def _chapters(
         if end > next_start:
             chapters[i] = (start, max(next_start, start + 1), title)
     return chapters
+
+
+TITLE_WORDS = 8
+"""A chapter title taken from speech or screen text keeps at most this many words."""
+
+_TITLE_SOURCES = ("speech", "text", "caption", "visual")
+"""Kinds a chapter title is taken from, in order of preference."""
+
+
+def chapter_titles(shots: Iterable[Observation], observations: Iterable[Observation], *,
+                   words: int = TITLE_WORDS) -> dict[float, str]:
+    """A title for each shot, from what is said or shown in it.
+
+    For each shot, in order of preference: the first words of the first speech that begins
+    in it; the first line of screen text that appears in it; the start of the caption that
+    covers most of it; the object labels and scene tags seen in it (``"cat, tv"``); the first
+    words of speech that goes on from an earlier shot, marked with an ellipsis. A shot with
+    none of these gets no title (the chapter writers then call it ``Shot N``).
+
+    Args:
+        shots: the ``shot`` observations (other kinds are ignored).
+        observations: the video's other observations (speech, text, caption, visual).
+        words: at most this many words of speech, screen text or caption.
+
+    Returns:
+        Titles keyed by the shot's start, as :func:`to_chapters_webvtt` takes them.
+    """
+    found = [o for o in observations if o.kind in _TITLE_SOURCES and o.text.strip()]
+    titles = {}
+    for shot in _sorted_of_kind(shots, "shot"):
+        title = _title(shot, found, words)
+        if title:
+            titles[shot.start] = title
+    return titles
+
+
+def _title(shot: Observation, found: list[Observation], words: int) -> str:
+    inside = [o for o in found if o.start < shot.end and o.end > shot.start]
+
+    def starting(kind: str) -> list[Observation]:
+        return sorted((o for o in inside if o.kind == kind and o.start >= shot.start),
+                      key=lambda o: o.start)
+
+    for kind in ("speech", "text"):
+        first = starting(kind)
+        if first:
+            return _first_words(first[0].text, words)
+    captions = [o for o in inside if o.kind == "caption"]
+    if captions:
+        best = max(captions, key=lambda o: min(o.end, shot.end) - max(o.start, shot.start))
+        return _first_words(best.text, words)
+    labels = list(dict.fromkeys(o.text.strip() for o in inside if o.kind == "visual"))
+    if labels:
+        return ", ".join(labels[:3])
+    going_on = sorted((o for o in inside if o.kind == "speech"), key=lambda o: o.start)
+    if going_on:
+        return "… " + _first_words(going_on[0].text, words)
+    return ""
+
+
+def _first_words(text: str, words: int) -> str:
+    """The first ``words`` words of ``text`` (up to the end of its first sentence), with an
+    ellipsis where words were left out."""
+    said = " ".join(text.split())
+    for end in (". ", "? ", "! "):
+        said = said.split(end)[0] + (end.strip() if end in said else "")
+    kept = said.split()
+    return " ".join(kept[:words]) + ("…" if len(kept) > words else "")
 
 
 def to_chapters_webvtt(

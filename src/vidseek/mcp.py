@@ -1,8 +1,13 @@
 """The MCP server (``vidseek mcp``): the library's tools for agents, over stdio.
 
 Tools: ``list_videos``, ``search_moments``, ``get_transcript``, ``inspect_frames`` (pictures
-with their times) and ``ask``. Times are float seconds on the media timeline everywhere. Built
-on the official MCP Python SDK (``mcp.server.mcpserver.MCPServer``).
+with their times) and ``ask``. Times are float seconds on the media timeline everywhere.
+Videos, moments and answers have the same JSON form as in the REST API and the command line's
+``--json`` (:mod:`vidseek.views`), and every moment and transcript line carries ``uri``, a
+``file://`` URI with the media fragment ``#t=START,END`` that players open at the moment.
+Videos are named as ``list_videos`` gives them: by ``name`` (the file name), ``id`` (or its
+start) or ``path``. Errors are tool errors that say what to do in the tools' terms. Built on
+the official MCP Python SDK (``mcp.server.mcpserver.MCPServer``).
 """
 
 from __future__ import annotations
@@ -14,16 +19,22 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from vidseek.kinds import KINDS
+
 __all__ = ["MAX_FRAMES", "create_server", "run_stdio"]
 
 MAX_FRAMES = 16
 """Pictures one ``inspect_frames`` call may return."""
+_VIDEO = "The video: its name (file name), id (or the start of it) or path, as list_videos " \
+    "gives them."
+_LIST = "call list_videos for every video's name and id"
 _INSTRUCTIONS = (
     "vidseek indexes videos (speech, on-screen text, shots, faces...) and finds the moments "
     "that answer a query. Start with list_videos, then search_moments to find where something "
     "is said, written or shown, get_transcript to read what is said in a time range, "
     "inspect_frames to look at the frames of a range, and ask for an answer with evidence. "
-    "Times are seconds from the start of the video."
+    "Name a video by the name, id or path list_videos gives. Times are seconds from the start "
+    "of the video; each moment's uri opens the file at the moment."
 )
 
 
@@ -39,7 +50,8 @@ def create_server(library: Any) -> Any:
     """
     from mcp.server.mcpserver import Image, MCPServer
 
-    from vidseek import __version__
+    from vidseek import __version__, views
+    from vidseek.errors import QueryError
 
     opened: list[Any] = []
 
@@ -53,54 +65,55 @@ def create_server(library: Any) -> Any:
 
     @server.tool()
     def list_videos() -> list[dict[str, Any]]:
-        """Every video in the library: id, file, duration (seconds), size and whether it has
-        audio."""
+        """Every video in the library: id, file name and path, duration (seconds), size,
+        frame rate, whether it has audio, and when it was added."""
         with _told():
             videos = lib().videos()
-        return [{"id": v.id, "name": Path(v.paths[-1]).name, "path": v.paths[-1],
-                 "duration": round(v.info.duration, 3),
-                 "width": v.info.video.display_width, "height": v.info.video.display_height,
-                 "has_audio": v.info.has_audio} for v in videos]
+        return [views.video(v) for v in videos]
 
     @server.tool()
     def search_moments(
         query: Annotated[str, Field(description="What is said, written, shown or happening.")],
         video: Annotated[str | None, Field(
-            description="Only this video (id, id prefix or path); all videos when omitted.")
-        ] = None,
+            description="Only this video (name, id or path, as list_videos gives them); all "
+                        "videos when omitted.")] = None,
         kinds: Annotated[list[str] | None, Field(
-            description="Only these kinds: speech, text, visual, person, caption, image, "
-                        "face.")] = None,
+            description=f"Only these kinds: {', '.join(KINDS)}.")] = None,
         k: Annotated[int, Field(ge=1, le=50, description="At most this many moments.")] = 10,
     ) -> list[dict[str, Any]]:
         """Moments across the library that answer a query, best first: video, start and end
-        (seconds), a calibrated score (0-1) and the evidence that matched (what was said or
-        read there). An empty list means nothing matched well enough."""
+        (seconds), a calibrated score (0-1), the evidence that matched (what was said or read
+        there) and a link that opens the file at the moment. An empty list means nothing
+        matched well enough."""
         with _told():
-            moments = lib().search(query, videos=[video] if video else None, kinds=kinds, k=k)
-        return [{"video_id": m.video_id, "path": m.path, "start": m.start, "end": m.end,
-                 "score": m.score,
-                 "evidence": [{"kind": e.kind, "channel": e.channel, "start": e.start,
-                               "end": e.end, "text": e.text, "score": e.score}
-                              for e in m.evidence]} for m in moments]
+            if not query.strip():
+                raise QueryError("query is empty: give words that are said, written or shown")
+            wanted = views.kinds(kinds)
+            library = lib()
+            videos = [_video(library, video).id] if video else None
+            moments = library.search(query, videos=videos, kinds=wanted, k=k)
+        return [views.moment(m) for m in moments]
 
     @server.tool()
     def get_transcript(
-        video: Annotated[str, Field(description="Video id, id prefix or path.")],
+        video: Annotated[str, Field(description=_VIDEO)],
         start: Annotated[float | None, Field(ge=0, description="From this time, seconds.")
                          ] = None,
         end: Annotated[float | None, Field(ge=0, description="Up to this time, seconds.")
                        ] = None,
     ) -> list[dict[str, Any]]:
-        """What is said in a video (or in [start, end] of it): timed segments of speech."""
+        """What is said in a video (or in [start, end] of it): timed segments of speech, each
+        with a uri that opens the file there. Empty when nothing is said."""
         with _told():
-            segments = lib().observations(video, kinds=["speech"])
-        return [{"start": o.start, "end": o.end, "text": o.text} for o in segments
+            library = lib()
+            record = _video(library, video)
+            segments = library.observations(record.id, kinds=["speech"])
+        return [views.segment(o, record.paths[-1]) for o in segments
                 if (start is None or o.end >= start) and (end is None or o.start <= end)]
 
     @server.tool(structured_output=False)  # pictures, not JSON
     def inspect_frames(
-        video: Annotated[str, Field(description="Video id, id prefix or path.")],
+        video: Annotated[str, Field(description=_VIDEO)],
         start: Annotated[float, Field(ge=0, description="Start of the range, seconds.")] = 0.0,
         end: Annotated[float | None, Field(
             ge=0, description="End of the range, seconds (default: the end of the video).")
@@ -118,7 +131,7 @@ def create_server(library: Any) -> Any:
 
         content: list[Any] = []
         with _told():
-            record = lib().video(video)
+            record = _video(lib(), video)
             wanted = _frame_times(record.info.duration, start, end, count, times)
             with VideoReader(record.paths[-1], info=record.info) as reader:
                 for frame in reader.at(wanted, size=size):
@@ -130,7 +143,7 @@ def create_server(library: Any) -> Any:
 
     @server.tool()
     def ask(
-        video: Annotated[str, Field(description="Video id, id prefix or path.")],
+        video: Annotated[str, Field(description=_VIDEO)],
         question: Annotated[str, Field(description="The question about the video.")],
         options: Annotated[list[str] | None, Field(
             description="Multiple-choice options, if any.")] = None,
@@ -138,22 +151,27 @@ def create_server(library: Any) -> Any:
             description="Chat model spec (e.g. openai:http://localhost:11434/v1#MODEL); "
                         "default the library's, or the embedded answerer.")] = None,
     ) -> dict[str, Any]:
-        """Answer a question about one video with the moments that support it: the answer,
-        the chosen option, whether it was found, a confidence (0-1), the evidence moments
-        (start, end, what was seen or heard) and what it cost."""
+        """Answer a question about one video with the moments that support it: the answer
+        (text), the chosen option (choice, an index into options), whether it was found, a
+        confidence (0-1), the evidence moments (start, end, what was seen or heard there),
+        notes on what limited the answer, and what it cost."""
         with _told():
-            answer = lib().ask(video, question, options=options, model=model)
-        return {
-            "answer": answer.text, "choice": answer.choice, "found": answer.found,
-            "confidence": answer.confidence,
-            "evidence": [{"start": m.start, "end": m.end,
-                          "text": m.evidence[0].text if m.evidence else "", "score": m.score}
-                         for m in answer.evidence],
-            "model": answer.model, "notes": answer.notes,
-            "cost": answer.cost.model_dump(),
-        }
+            library = lib()
+            answer = library.ask(_video(library, video).id, question, options=options,
+                                 model=model)
+        return views.answer(answer, trace=False)  # the steps are the server's business
 
     return server
+
+
+def _video(library: Any, name: str) -> Any:
+    """The library's video named by ``name``, with an error in the tools' terms."""
+    from vidseek.errors import UnknownVideoError
+
+    try:
+        return library.video(name)
+    except UnknownVideoError as exc:
+        raise exc.advised(_LIST) from None
 
 
 @contextmanager
@@ -194,10 +212,10 @@ def _frame_times(duration: float, start: float, end: float | None, count: int,
 def run_stdio(library: str | Path | None = None) -> None:
     """Serve the library at ``library`` (default ``$VIDSEEK_HOME`` or ``~/.vidseek``) to one
     MCP client over stdin and stdout."""
-    import os
+    from vidseek.models.hub import local_files_only
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a blocked download would hang the client
+    local_files_only()  # HF_HUB_OFFLINE=1 unless downloads are allowed: one would hang the client
 
     from vidseek.library import Library
 
-    create_server(lambda: Library(library)).run("stdio")
+    create_server(lambda: Library(library, create=False)).run("stdio")

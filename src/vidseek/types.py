@@ -22,8 +22,8 @@ class Observation(BaseModel):
     end: float
     """Timeline seconds where it ends (>= start)."""
     kind: str
-    """What it is: ``shot``, ``speech``, ``text`` (on screen), ``face``, ``person``,
-    ``visual``, ``caption``, ``audio``..."""
+    """What it is: one of :data:`vidseek.kinds.KINDS` (``shot``, ``speech``, ``text`` on
+    screen, ``face``, ``person``, ``visual``, ``image``, ``caption``, ``sound``)."""
     text: str = ""
     """What was said, read or seen, in words (empty for a shot)."""
     vector: list[float] | None = None

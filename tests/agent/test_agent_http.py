@@ -73,7 +73,8 @@ def test_an_unsure_answer_leads_to_tool_calls_whose_frames_carry_their_times(fac
     assert got.route == "agent" and got.confidence == 0.95
     tools = second.body["tools"]
     assert {t["function"]["name"] for t in tools} >= {
-        "overview", "search", "inspect", "transcript", "screen_text", "faces", "objects"}
+        "overview", "search", "inspect", "transcript", "screen_text", "faces", "objects",
+        "sounds"}
     for tool in tools:
         jsonschema.Draft202012Validator.check_schema(tool["function"]["parameters"])
     messages = third.messages

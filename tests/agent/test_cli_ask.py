@@ -4,6 +4,7 @@ embedded answerer and with a scripted chat server."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -14,11 +15,12 @@ from chat_server import ScriptedChatServer
 pytestmark = pytest.mark.slow  # the shared fixture indexes a fact video once
 
 
-def ask(facts, *args, check=True):
+def ask(facts, *args, check=True, env=None):
     result = subprocess.run(
         [sys.executable, "-m", "vidseek", "ask", str(facts.path), *map(str, args),
          "--library", str(facts.library.path)],
-        capture_output=True, text=True, timeout=300)
+        capture_output=True, text=True, timeout=300,
+        env=None if env is None else {**os.environ, **env})
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -27,7 +29,7 @@ def ask(facts, *args, check=True):
 
 def test_the_embedded_answer_prints_its_evidence_link_cost_and_limits(facts):
     shown = answered_sign(facts)
-    result = ask(facts, shown.question, "--trace")
+    result = ask(facts, shown.question, "--trace", "--model", "embedded")
     assert result.stdout.startswith(shown.fact)
     assert f"{facts.path}#t={shown.start:.2f},{shown.end:.2f}" in result.stdout
     assert "0 model calls" in result.stdout
@@ -38,7 +40,7 @@ def test_json_holds_the_whole_answer_and_options_pick_a_letter(facts, tmp_path):
     shown = answered_sign(facts)
     saved = tmp_path / "asks.jsonl"
     result = ask(facts, shown.question, "--options", f"a red umbrella|{shown.fact}|twelve",
-                 "--json", "--save", saved)
+                 "--json", "--save", saved, "--model", "embedded")
     answer = json.loads(result.stdout)
     assert answer["choice"] == 1 and answer["options"][1] == shown.fact
     assert answer["evidence"][0]["link"].startswith(str(facts.path))
@@ -53,3 +55,11 @@ def test_a_failing_model_server_exits_1_with_the_reason(facts):
     assert "malformed" in failed["error"] and failed["trace"][0]["tool"] == "search"
     plain = ask(facts, "What?", "--options", "only one", check=False)
     assert plain.returncode == 1 and "at least two" in plain.stderr
+
+
+def test_without_model_and_without_an_installed_llm_it_says_how_to_install_one(facts, tmp_path):
+    shown = answered_sign(facts)
+    result = ask(facts, shown.question, env={"VIDSEEK_MODELS": str(tmp_path)})
+    assert result.stdout.startswith(shown.fact) and "0 model calls" in result.stdout
+    notes = [line for line in result.stderr.splitlines() if "vidseek models install llm" in line]
+    assert len(notes) == 1

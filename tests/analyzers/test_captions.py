@@ -17,7 +17,8 @@ from vidseek.analyzers.base import ShotAnalyzer
 from vidseek.analyzers.captions import INSTRUCTION, CaptionAnalyzer
 from vidseek.errors import ModelError
 from vidseek.media import VideoReader
-from vidseek.models.chat import ChatModelError, OpenAIChat
+from vidseek.models.chat import OpenAIChat
+from vidseek.models.protocols import ChatModelError
 from vidseek.synth import Script, ShotSpec, build, read_timecode
 
 CAPTIONS = ["An astronaut in a white suit poses in front of a flag.",

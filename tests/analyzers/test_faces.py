@@ -13,7 +13,8 @@ from skimage import data
 from vidseek.analyzers.base import FrameAnalyzer
 from vidseek.analyzers.faces import FaceAnalyzer
 from vidseek.media import Frame, VideoReader
-from vidseek.models.faces import DESCRIPTOR_SPACE, DlibFaces, resolve_faces, same_person
+from vidseek.models import resolve
+from vidseek.models.faces import DESCRIPTOR_SPACE, DlibFaces, same_person
 from vidseek.synth import PictureSpec, Script, ShotSpec, build
 
 MIN_IOU = 0.5
@@ -65,7 +66,7 @@ def _matches(truth, faces):
 @pytest.fixture(scope="module")
 def model() -> DlibFaces:
     """One model for the module: its weights load once."""
-    return resolve_faces()
+    return resolve("faces")
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from vidseek.analyzers.base import ShotAnalyzer
 from vidseek.analyzers.image_embed import ImageEmbeddingAnalyzer
 from vidseek.errors import ModelError
 from vidseek.media import VideoReader
-from vidseek.models.vision import resolve_image_embedder
+from vidseek.models import resolve
 from vidseek.synth import Script, ShotSpec, build
 
 MOBILENET = "mobilenet-v2-imagenet/mobilenet_v2_1.0_224_quant_qdq.onnx"
@@ -112,4 +112,4 @@ def test_parts_and_settings():
     with pytest.raises(ModelError, match="mobilenet:"):
         ImageEmbeddingAnalyzer("clip:/no/such/model")
     with pytest.raises(ModelError, match="does not exist"):
-        resolve_image_embedder("mobilenet:/no/such/model.onnx")
+        resolve("image_embedder", "mobilenet:/no/such/model.onnx")

@@ -14,7 +14,8 @@ from vidseek.analyzers.base import FrameAnalyzer
 from vidseek.analyzers.objects import ObjectsAnalyzer
 from vidseek.errors import ModelError
 from vidseek.media import Frame, VideoReader
-from vidseek.models.vision import Detection, resolve_classifier, resolve_detector
+from vidseek.models import resolve
+from vidseek.models.protocols import Detection
 from vidseek.synth import PictureSpec, Script, ShotSpec, build
 from vidseek.synth.photos import load_photo
 
@@ -64,8 +65,8 @@ def _table(observations) -> str:
 
 @pytest.fixture(scope="module")
 def models(shared_models):
-    return (resolve_detector(f"yolox:{shared_models / YOLOX}"),
-            resolve_classifier(f"imagenet:{shared_models / MOBILENET}"))
+    return (resolve("detector", f"yolox:{shared_models / YOLOX}"),
+            resolve("classifier", f"imagenet:{shared_models / MOBILENET}"))
 
 
 @pytest.fixture(scope="module")

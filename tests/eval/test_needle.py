@@ -4,22 +4,13 @@ one small haystack built, indexed and searched end to end."""
 from __future__ import annotations
 
 import io
+import json
 import shutil
 
 import pytest
 
-from vidseek.eval.needle import (
-    KINDS,
-    SWEEP,
-    NeedlePlan,
-    NeedleReport,
-    QueryRecord,
-    needle_script,
-    needle_table,
-    run_needle_bench,
-    score_needles,
-    threshold_sweep,
-)
+from vidseek.eval.datasets.needle import KINDS, NeedlePlan, needle_script
+from vidseek.eval.needle import NeedleReport, needle_table, run_needle_bench, score_needles
 from vidseek.eval.needle_pools import (
     ABSENT_QUERIES,
     DISTRACTOR_PHOTOS,
@@ -29,8 +20,11 @@ from vidseek.eval.needle_pools import (
     TEXT_NEEDLES,
     content_words,
 )
+from vidseek.eval.records import SampleRecord
+from vidseek.eval.scoring import SWEEP, threshold_sweep
 from vidseek.synth import PHOTOS, Script
 from vidseek.synth.overlays import text_patch
+from vidseek.types import Cost
 
 # --- pools -----------------------------------------------------------------------------------
 
@@ -142,9 +136,11 @@ def test_needle_script_refuses_what_does_not_fit():
 
 
 def _record(kind, truth, moments, latency=10.0, source=None):
-    return QueryRecord.model_validate({
-        "kind": kind, "query": "q", "truth": truth, "latency_ms": latency, "source": source,
-        "moments": [{"start": a, "end": b, "score": s} for a, b, s in moments]})
+    """A search's record as the runner writes it: every candidate with its score."""
+    return SampleRecord(
+        id=f"{kind}/{len(truth)}/{latency}", task="needle", kind="grounding", status="ok",
+        question="q", category=kind, windows=truth, predicted_windows=moments,
+        cost=Cost(seconds=latency / 1000), extra={"source": source} if source else {})
 
 
 RECORDS = [
@@ -175,7 +171,8 @@ def test_score_needles_hand_computed():
     assert speech["R@1@0.5"] == pytest.approx(1 / 3)  # only the first
     assert speech["R@5@0.5"] == pytest.approx(2 / 3)  # the third scores under 0.5
     assert speech["mIoU"] == pytest.approx((1 + 1 / 3 + 0) / 3)
-    assert speech["p50_ms"] == 20 and speech["p95_ms"] == pytest.approx(29)  # 20 + 0.9 x 10
+    assert speech["p50_ms"] == pytest.approx(20)
+    assert speech["p95_ms"] == pytest.approx(29)  # 20 + 0.9 x 10
     text = scores["kinds"]["text"]
     assert (text["n"], text["R@1@0.5"], text["R@5@0.5"]) == (2, 0.5, 1.0)
     assert text["mIoU"] == pytest.approx((0.5 + 0) / 2)
@@ -183,6 +180,16 @@ def test_score_needles_hand_computed():
     assert absent["n"] == 4 and absent["fp_rate"] == 0.5
     assert absent["by_source"] == {"pool": {"n": 3, "fp_rate": pytest.approx(1 / 3)},
                                    "unused-speech": {"n": 1, "fp_rate": 1.0}}
+
+
+def test_skipped_queries_are_left_out_and_failed_ones_find_nothing():
+    skipped = RECORDS[0].model_copy(update={"status": "skipped", "error": "no model"})
+    failed = RECORDS[0].model_copy(update={"status": "error", "error": "boom",
+                                           "predicted_windows": []})
+    speech = score_needles([skipped, *RECORDS[1:3]], 0.5)["kinds"]["speech"]
+    assert speech["n"] == 2 and speech["R@1@0.5"] == 0
+    speech = score_needles([failed, *RECORDS[1:3]], 0.5)["kinds"]["speech"]
+    assert speech["n"] == 3 and speech["R@5@0.5"] == pytest.approx(1 / 3)
 
 
 def test_a_score_exactly_at_the_threshold_counts():
@@ -253,19 +260,25 @@ def test_a_small_haystack_end_to_end(tmp_path, monkeypatch):
     ordered = sorted(report.plans, key=lambda p: p.start)
     assert all(b.start - a.end >= 5 for a, b in zip(ordered, ordered[1:], strict=False))
     asked = [p for p in report.plans if p.kind != "picture"]
-    needle_records = [r for r in report.records if r.kind != "absent"]
-    assert [(r.kind, r.query, r.truth) for r in needle_records] == [
+    answered = [r for r in report.records if r.status == "ok"]
+    needle_records = [r for r in answered if r.category != "absent"]
+    assert [(r.category, r.question, r.windows) for r in needle_records] == [
         (p.kind, p.query, [(p.start, p.end)]) for p in asked]
-    absent = [r for r in report.records if r.kind == "absent"]
+    assert {r.category for r in report.records if r.status == "skipped"} == {
+        "picture", "picture-image"}
+    assert not report.failed
+    absent = [r for r in report.records if r.category == "absent"]
     used = {p.needle for p in report.plans}
     unused = sum(p.needle not in used for p in SPEECH_NEEDLES + TEXT_NEEDLES) + sum(
         p.photo not in used for p in PICTURE_NEEDLES)
     assert len(absent) == len(ABSENT_QUERIES) + unused
-    for record in report.records:
-        assert record.latency_ms > 0 and len(record.moments) <= 5
-        scores = [m.score for m in record.moments]
+    assert all(r.status == "ok" for r in absent)
+    for record in answered:
+        assert record.cost.seconds > 0 and len(record.predicted_windows) <= 5
+        scores = [w[2] for w in record.predicted_windows]
         assert scores == sorted(scores, reverse=True)
-        assert all(0 <= m.start < m.end <= report.duration + 0.5 for m in record.moments)
+        assert all(0 <= a < b <= report.duration + 0.5 for a, b, _ in record.predicted_windows)
+        assert len(record.evidence) == len(record.predicted_windows)
 
     for row in report.scores["kinds"].values():
         assert all(0 <= row[key] <= 1 for key in ("R@1@0.5", "R@5@0.5", "mIoU"))
@@ -273,6 +286,10 @@ def test_a_small_haystack_end_to_end(tmp_path, monkeypatch):
     assert set(report.scores["kinds"]) <= set(KINDS)
     assert report.scores["kinds"]["speech"]["R@5@0.5"] > 0
     assert len(report.sweep) == len(SWEEP)
+    # the runner's own outputs are there too, with the same sweep
+    results = json.loads((tmp_path / "search" / "results.json").read_text())
+    assert results["sweep"] == report.sweep
+    assert results["counts"]["samples"] == len(report.records)
 
     # a second run reuses the build and the index: only the searches run again
     from rich.console import Console

@@ -19,8 +19,9 @@ import pytest
 from tests.chat_server import ScriptedChatServer, texts
 from tests.nextqa_layout import nextqa_layout
 from vidseek.eval.methods import parse_choice, parse_window, sample_times
+from vidseek.eval.records import SampleRecord, at_threshold
 from vidseek.eval.runner import EvalConfig, read_records, run_eval
-from vidseek.eval.scoring import score_records
+from vidseek.eval.scoring import score_records, threshold_sweep
 
 OPTIONS = ["rolling around", "dancing", "sightseeing", "playing soccer", "playing golf"]
 
@@ -28,7 +29,8 @@ OPTIONS = ["rolling around", "dancing", "sightseeing", "playing soccer", "playin
 
 
 @pytest.mark.parametrize(("reply", "expected"), [
-    ("B", 1), ("(B)", 1), ("B.", 1), ("b", None), ("Answer: C", 2), ("answer: (d)", 3),
+    ("B", 1), ("(B)", 1), ("B.", 1), ("b", 1), ("a dog", None), ("Answer: C", 2),
+    ("answer: (d)", 3),
     ("The answer is E.", 4), ("E. playing golf", 4), ("I think (A) fits best", 0),
     ("They are playing golf.", 4), ("playing soccer", 3), ("Option 2", None),
     ("A or B", None), ("", None), ("F", None), ("dancing and playing golf", None),
@@ -60,15 +62,17 @@ def test_sample_times():
 
 
 def _rec(i, kind="mc", status="ok", **fields):
-    return {"id": str(i), "kind": kind, "status": status, **fields}
+    return SampleRecord(id=str(i), kind=kind, status=status, **fields)
 
 
 def test_scores_hand_computed():
     records = [
         _rec(0, answer=1, choice=1, windows=[[0, 10]], predicted_windows=[[0, 8, 0.9]],
-             consistency={"consistent": True}, duration=30),
+             consistency={"order": [1, 0], "choice": 1, "consistent": True},
+             duration=30),
         _rec(1, answer=2, choice=2, windows=[[0, 10]], predicted_windows=[[20, 30, 0.9]],
-             consistency={"consistent": False}, duration=30),
+             consistency={"order": [1, 0], "choice": 0, "consistent": False},
+             duration=30),
         _rec(2, answer=0, choice=None, duration=900),  # unparsed: wrong
         _rec(3, status="error", answer=0),  # failed: wrong, not dropped
         _rec(4, kind="grounding", windows=[[5, 15]], predicted_windows=[[5, 15, 0.5]]),
@@ -90,6 +94,28 @@ def test_scores_hand_computed():
     low, high = metrics["accuracy"]["ci"]
     assert 0 <= low <= 0.5 <= high <= 1
     assert score_records(records, seed=0) == scores  # the bootstrap is seeded
+    assert "sweep" not in scores
+
+
+def test_search_records_are_rescored_at_any_threshold():
+    records = [
+        _rec(0, kind="grounding", category="a", windows=[(0, 10)],
+             predicted_windows=[(0, 10, 0.9), (20, 30, 0.3)], found=True),
+        _rec(1, kind="grounding", category="b", windows=[(0, 10)],
+             predicted_windows=[(20, 30, 0.6), (0, 10, 0.2)], found=True),
+        _rec(2, kind="grounding", windows=[], predicted_windows=[(0, 1, 0.5)], found=True),
+        _rec(3, kind="grounding", windows=[(0, 10)], status="skipped"),
+    ]
+    kept = at_threshold(records, 0.5)
+    assert kept[0].predicted_windows == [(0, 10, 0.9)] and kept[1].found
+    assert kept[2].predicted_windows == [(0, 1, 0.5)] and kept[3] == records[3]
+    assert at_threshold(records, 0.95)[0].found is False
+    sweep = {row["threshold"]: row for row in threshold_sweep(records)}
+    assert sweep[0.1]["R@1@0.5"] == {"a": 1.0, "b": 0.0} and sweep[0.1]["absent_fp"] == 1.0
+    assert sweep[0.7]["R@1@0.5"] == {"a": 1.0, "b": 0.0} and sweep[0.7]["absent_fp"] == 0.0
+    scores = score_records(records, answers=False)
+    assert scores["sweep"] == threshold_sweep(records)
+    assert scores["metrics"]["R@5,IoU=0.5"]["value"] == 1.0  # every candidate counts
 
 
 # -- frame methods against a real chat server -----------------------------------------------------
@@ -133,12 +159,12 @@ def test_frame_methods_send_timed_frames_and_parse_replies(tmp_path, clip):
         assert [float(t.split()[2]) for t in labels] == pytest.approx(
             [step * (k + 0.5) for k in range(4)], abs=0.1)
         records = read_records(result.samples)
-        assert [r["choice"] for r in records] == [4, 4]
-        assert [r["correct"] for r in records] == [True, False]
-        assert all(r["consistency"]["consistent"] for r in records)
-        assert records[0]["cost"]["frames_sent"] == 4 and records[0]["cost"]["model_calls"] == 1
-        assert records[0]["cost"]["prompt_tokens"] > 0
-        assert records[0]["frame_times"] == pytest.approx(
+        assert [r.choice for r in records] == [4, 4]
+        assert [r.correct for r in records] == [True, False]
+        assert all(r.consistency.consistent for r in records)
+        assert records[0].cost.frames_sent == 4 and records[0].cost.model_calls == 1
+        assert records[0].cost.prompt_tokens > 0
+        assert records[0].frame_times == pytest.approx(
             [float(t.split()[2]) for t in labels], abs=0.01)
         assert result.summary["metrics"]["accuracy"]["value"] == 0.5
         assert len(server.chat_requests) == 4  # each question asked twice (options shuffled)
@@ -154,9 +180,9 @@ def test_frame_methods_send_timed_frames_and_parse_replies(tmp_path, clip):
         seen = len(server.chat_requests)
         single = run_eval(EvalConfig(method="single-frame", consistency=False, **common))
         assert all(len(r.image_urls) == 1 for r in server.chat_requests[seen:])
-        times = [r["frame_times"] for r in read_records(single.samples)]
+        times = [r.frame_times for r in read_records(single.samples)]
         again = run_eval(EvalConfig(method="single-frame", consistency=False, **common))
-        assert [r["frame_times"] for r in read_records(again.samples)] == times  # seeded
+        assert [r.frame_times for r in read_records(again.samples)] == times  # seeded
 
         seen = len(server.chat_requests)
         run_eval(EvalConfig(method="blind", consistency=False, **common))
@@ -176,9 +202,9 @@ def test_same_command_same_numbers_whatever_the_workers(tmp_path, clip):
             result = run_eval(EvalConfig(task="nextqa", data=data, method="single-frame",
                                          model=server.spec, out=tmp_path / out, seed=3,
                                          workers=workers))
-            records = sorted(read_records(result.samples), key=lambda r: r["id"])
+            records = sorted(read_records(result.samples), key=lambda r: r.id)
             metrics = {k: (v["value"], v["ci"]) for k, v in result.summary["metrics"].items()}
-            return metrics, [(r["frame_times"], r["consistency"]["order"]) for r in records]
+            return metrics, [(r.frame_times, r.consistency.order) for r in records]
 
         assert numbers(1, "a") == numbers(1, "a") == numbers(3, "b")
 
@@ -203,8 +229,8 @@ def test_one_failing_sample_is_recorded_not_fatal(tmp_path, clip):
         result = run_eval(EvalConfig(task="nextqa", data=data, method="uniform", frames=2,
                                      model=server.spec, out=tmp_path / "o", consistency=False))
     records = read_records(result.samples)
-    assert [r["status"] for r in records].count("error") == 2
-    assert "not found" in next(r["error"] for r in records if r["status"] == "error")
+    assert [r.status for r in records].count("error") == 2
+    assert "not found" in next(r.error for r in records if r.status == "error")
     assert result.summary["counts"]["ok"] == 1
     assert result.summary["metrics"]["accuracy"]["n"] == 3  # failures count as wrong
 
@@ -241,8 +267,8 @@ def test_resume_after_a_kill_does_not_redo_finished_samples(tmp_path, clip):
         result = run_eval(config)
         later = server.chat_requests[asked:]
     records = read_records(result.samples)
-    assert records[: len(before)] == before  # finished lines kept as they were
-    assert sorted(r["id"] for r in records) == sorted(f"100_{q}" for q in range(6))
+    assert [r.model_dump(mode="json") for r in records[: len(before)]] == before  # kept as were
+    assert sorted(r.id for r in records) == sorted(f"100_{q}" for q in range(6))
     assert result.kept == len(before) and result.ran == 6 - len(before)
     kept_questions = {r["question"] for r in before}
     assert len(later) == 6 - len(before)
@@ -269,15 +295,18 @@ def test_needle_end_to_end(tmp_path, monkeypatch):
     out = tmp_path / "out"
     search = run_eval(EvalConfig(task="needle", data=data, method="search", out=out, limit=15))
     records = read_records(search.samples)
-    needles = [r for r in records if not r["id"].startswith("absent/")]
-    assert len(needles) == 3 and len(records) == 15
-    skipped = [r for r in needles if r["status"] == "skipped"]
-    assert all(r["category"] == "picture" for r in skipped)  # no object models here
+    needles = [r for r in records if not r.id.startswith("absent/")]
+    # 3 needles, one of them a photo: asked in words and with the photo itself
+    assert len(needles) == 4 and len(records) == 15
+    skipped = [r for r in needles if r.status == "skipped"]
+    assert {r.category for r in skipped} == {"picture", "picture-image"}  # no models here
+    assert next(r for r in needles if r.category == "picture-image").image.endswith(".png")
     metrics = search.summary["metrics"]
     assert metrics["R@5,IoU=0.5"]["value"] > 0 and 0 <= metrics["absent_fp_rate"]["value"] < 1
+    assert len(search.summary["sweep"]) == 19
     agent = run_eval(EvalConfig(task="needle", data=data, method="agent", out=out, limit=3))
     assert agent.summary["status"] == "complete"
-    assert all(r["status"] in ("ok", "skipped") for r in read_records(agent.samples))
+    assert all(r.status in ("ok", "skipped") for r in read_records(agent.samples))
     for name in ("samples.jsonl", "results.json", "manifest.json"):
         assert (search.folder / name).is_file() and (agent.folder / name).is_file()
     assert (out / "report.html").read_text().count("<svg") == 4
@@ -289,13 +318,13 @@ def test_real_mini_end_to_end_and_repeatable(real_videos, tmp_path, monkeypatch)
     data, out = real_videos.parent, tmp_path / "out"
     agent = run_eval(EvalConfig(task="real-mini", data=data, method="agent", out=out))
     records = read_records(agent.samples)
-    assert len(records) == 18 and all(r["status"] == "ok" for r in records)
+    assert len(records) == 18 and all(r.status == "ok" for r in records)
     metrics = agent.summary["metrics"]
     assert metrics["accuracy"]["n"] == 9 and metrics["Acc@GQA"]["n"] == 6
     assert "Acc@QA&IoU>=0.3" in metrics and metrics["R@1,IoU=0.5"]["n"] == 9
     for r in records:
-        assert r["cost"]["seconds"] > 0 and isinstance(r["frame_times"], list)
-        assert all(0 <= w[0] <= w[1] <= 31 for w in r["predicted_windows"])
+        assert r.cost.seconds > 0 and isinstance(r.frame_times, list)
+        assert all(0 <= w[0] <= w[1] <= 31 for w in r.predicted_windows)
     search = run_eval(EvalConfig(task="real-mini", data=data, method="search", out=out))
     assert search.summary["metrics"]["R@1,IoU=0.5"]["n"] == 15  # 9 queries + 6 grounded questions
     blind = run_eval(EvalConfig(task="real-mini", data=data, method="blind", out=out))

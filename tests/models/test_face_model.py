@@ -9,17 +9,15 @@ import pytest
 from skimage import data
 
 from vidseek.errors import ModelError
+from vidseek.models import resolve
 from vidseek.models.faces import (
     DESCRIPTOR_SPACE,
     SAME_PERSON_DISTANCE,
     DlibFaces,
-    FaceBox,
-    FaceModel,
-    FaceModelError,
     descriptor_distance,
-    resolve_faces,
     same_person,
 )
+from vidseek.models.protocols import FaceBox, FaceModel, FaceModelError
 
 ASTRONAUT_FACE = (179, 83, 267, 171)  # Eileen Collins' face in data.astronaut(), pixels
 CAMERAMAN_FACE = (216, 130, 269, 183)  # the man in data.camera() (too turned for HOG)
@@ -35,7 +33,7 @@ def _iou(a, b) -> float:
 
 @pytest.fixture(scope="module")
 def model() -> DlibFaces:
-    return resolve_faces()
+    return resolve("faces")
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +46,13 @@ def test_resolves_specs_and_names_its_space(model):
     assert model.name == "dlib:hog+resnet-v1"
     assert model.space == DESCRIPTOR_SPACE == "face:dlib-resnet-v1"
     assert model.match_distance == SAME_PERSON_DISTANCE
-    assert resolve_faces(" DLIB:2x ").name == "dlib:hog-2x+resnet-v1"
+    assert resolve("faces", " DLIB:2x ").name == "dlib:hog-2x+resnet-v1"
 
 
 @pytest.mark.parametrize("spec", ["mediapipe", "dlib:cnn", "", "dlib:68"])
 def test_unknown_spec_says_which_exist(spec):
     with pytest.raises(FaceModelError, match="'dlib'.*'dlib:2x'") as caught:
-        resolve_faces(spec)
+        resolve("faces", spec)
     assert isinstance(caught.value, ModelError) and isinstance(caught.value, ValueError)
 
 
@@ -118,7 +116,7 @@ def test_descriptors_are_unit_and_tell_people_apart(model, astronaut):
 def test_upsampling_spec_finds_smaller_faces(model, astronaut):
     small = cv2.resize(astronaut, (288, 288), interpolation=cv2.INTER_AREA)  # face ~50 px
     assert model.detect(small) == []
-    faces = resolve_faces("dlib:2x").detect(small)
+    faces = resolve("faces", "dlib:2x").detect(small)
     assert len(faces) == 1
     assert _iou(faces[0].box, tuple(round(v * 288 / 512) for v in ASTRONAUT_FACE)) > 0.6
 

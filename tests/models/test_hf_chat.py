@@ -3,7 +3,7 @@
 No vision-language weights can be had here, so the tests build a tiny randomly initialised
 LLaVA (a 2-layer CLIP vision tower, a 2-layer Llama, a byte-level tokenizer made with the
 ``tokenizers`` library, a chat template written here), save it with ``save_pretrained`` and
-go through the real loading and generation path: ``resolve_chat_model("hf:" + folder)``.
+go through the real loading and generation path: ``resolve("chat", "hf:" + folder)``.
 The replies are noise, so the tests check what the backend controls: the reply's form, the
 token counts, that pictures reach the model, greedy determinism, tools and the errors.
 """
@@ -19,14 +19,9 @@ import numpy as np
 import pytest
 
 from vidseek.errors import ModelError
-from vidseek.models.chat import (
-    ChatMessage,
-    ChatModel,
-    ChatModelError,
-    image_part,
-    resolve_chat_model,
-    text_part,
-)
+from vidseek.models import resolve
+from vidseek.models.messages import ChatMessage, image_part, text_part
+from vidseek.models.protocols import ChatModel, ChatModelError
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -127,7 +122,7 @@ def tools_vlm(tiny_vlm, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def model(tiny_vlm):
-    with resolve_chat_model("hf:" + tiny_vlm, max_new_tokens=8) as chat:
+    with resolve("chat", "hf:" + tiny_vlm, max_new_tokens=8) as chat:
         yield chat
 
 
@@ -136,7 +131,7 @@ def _picture(seed: int, shape=(40, 60)) -> np.ndarray:
 
 
 def test_spec_resolves_to_a_lazy_transformers_chat_model(tiny_vlm):
-    chat = resolve_chat_model(f"hf:{tiny_vlm}#device=cpu,dtype=float32,max_new_tokens=4")
+    chat = resolve("chat", f"hf:{tiny_vlm}#device=cpu,dtype=float32,max_new_tokens=4")
     assert isinstance(chat, TransformersChat) and isinstance(chat, ChatModel)
     assert chat.name == "hf:tiny-llava"
     assert (chat.device, chat.dtype, chat.max_new_tokens) == ("cpu", "float32", 4)
@@ -298,23 +293,23 @@ def test_close_frees_the_model_and_a_later_chat_loads_it_again(tiny_vlm):
 
 def test_bad_paths_and_specs_say_what_to_do(tmp_path, tiny_vlm):
     with pytest.raises(ChatModelError, match="does not exist.*SmolVLM"):
-        resolve_chat_model(f"hf:{tmp_path / 'missing'}")
+        resolve("chat", f"hf:{tmp_path / 'missing'}")
     with pytest.raises(ModelError, match="names no model"):
-        resolve_chat_model("hf:")
+        resolve("chat", "hf:")
     with pytest.raises(ChatModelError, match="unknown option 'colour=red'"):
-        resolve_chat_model(f"hf:{tiny_vlm}#colour=red")
+        resolve("chat", f"hf:{tiny_vlm}#colour=red")
     with pytest.raises(ChatModelError, match="threads must be a whole number"):
-        resolve_chat_model(f"hf:{tiny_vlm}#threads=two")
+        resolve("chat", f"hf:{tiny_vlm}#threads=two")
     with pytest.raises(ChatModelError, match="unknown dtype"):
-        resolve_chat_model(f"hf:{tiny_vlm}#dtype=float8")
+        resolve("chat", f"hf:{tiny_vlm}#dtype=float8")
     (tmp_path / "file.bin").write_bytes(b"x")
     with pytest.raises(ChatModelError, match="is a file, not a folder"):
-        resolve_chat_model(f"hf:{tmp_path / 'file.bin'}")
+        resolve("chat", f"hf:{tmp_path / 'file.bin'}")
 
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(ChatModelError, match="no config.json"):
-        resolve_chat_model(f"hf:{empty}").chat([ChatMessage.user("Hi.")])
+        resolve("chat", f"hf:{empty}").chat([ChatMessage.user("Hi.")])
 
 
 def test_a_text_only_model_is_not_a_vision_language_model(tmp_path):
@@ -332,7 +327,7 @@ def test_a_hub_name_missing_from_the_cache_is_not_downloaded(tmp_path, monkeypat
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv("VIDSEEK_ALLOW_DOWNLOADS", raising=False)
-    chat = resolve_chat_model("hf:HuggingFaceTB/SmolVLM-256M-Instruct")
+    chat = resolve("chat", "hf:HuggingFaceTB/SmolVLM-256M-Instruct")
     assert chat.is_hub_name and chat.name == "hf:HuggingFaceTB/SmolVLM-256M-Instruct"
     with pytest.raises(ChatModelError, match="Hugging Face cache"):
         chat.load()
@@ -376,7 +371,7 @@ def test_an_idefics3_model_splits_pictures_into_tiles(tmp_path):
     processor.save_pretrained(folder)
     model.save_pretrained(folder)
 
-    with resolve_chat_model(f"hf:{folder}#max_new_tokens=3") as chat:
+    with resolve("chat", f"hf:{folder}#max_new_tokens=3") as chat:
         system = ChatMessage.system("You describe frames.")
         none = chat.chat([system, ChatMessage.user("Describe.")])
         one = chat.chat([system, ChatMessage.user(_picture(1, (60, 80)), "Describe.")])

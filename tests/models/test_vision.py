@@ -9,17 +9,9 @@ import numpy as np
 import pytest
 
 from vidseek.errors import ModelError
-from vidseek.models.vision import (
-    COCO_LABELS,
-    ImageClassifier,
-    ImageEmbedder,
-    ImageNetClassifier,
-    ObjectDetector,
-    YoloxDetector,
-    resolve_classifier,
-    resolve_detector,
-    resolve_image_embedder,
-)
+from vidseek.models import resolve
+from vidseek.models.protocols import ImageClassifier, ImageEmbedder, ObjectDetector
+from vidseek.models.vision import COCO_LABELS, ImageNetClassifier, YoloxDetector
 from vidseek.synth.photos import load_photo
 
 pytestmark = pytest.mark.shared
@@ -30,12 +22,12 @@ MOBILENET = "mobilenet-v2-imagenet/mobilenet_v2_1.0_224_quant_qdq.onnx"
 
 @pytest.fixture(scope="module")
 def detector(shared_models) -> YoloxDetector:
-    return resolve_detector(f"yolox:{shared_models / YOLOX}")
+    return resolve("detector", f"yolox:{shared_models / YOLOX}")
 
 
 @pytest.fixture(scope="module")
 def classifier(shared_models) -> ImageNetClassifier:
-    return resolve_classifier(f"imagenet:{shared_models / MOBILENET}")
+    return resolve("classifier", f"imagenet:{shared_models / MOBILENET}")
 
 
 def _labels(detections, min_score=0.4) -> set[str]:
@@ -80,13 +72,13 @@ def test_boxes_are_fractions_of_the_picture_whatever_its_shape(detector):
 
 def test_built_in_coco_names_when_no_label_file(shared_models, tmp_path, detector):
     (tmp_path / "yolox_nano.onnx").symlink_to(shared_models / YOLOX)
-    bare = resolve_detector(f"yolox:{tmp_path / 'yolox_nano.onnx'}")
+    bare = resolve("detector", f"yolox:{tmp_path / 'yolox_nano.onnx'}")
     assert bare.labels == COCO_LABELS == detector.labels
     image = load_photo("coffee")
     assert bare.detect(image) == detector.detect(image)
     (tmp_path / "coco80_names.txt").write_text("person\ncar\n")
     with pytest.raises(ModelError, match="80"):
-        resolve_detector(f"yolox:{tmp_path / 'yolox_nano.onnx'}")
+        resolve("detector", f"yolox:{tmp_path / 'yolox_nano.onnx'}")
 
 
 def test_classifier_names_photos_with_imagenet_labels(classifier):
@@ -105,7 +97,7 @@ def test_classifier_names_photos_with_imagenet_labels(classifier):
 
 
 def test_embeddings_match_the_same_photo_and_tell_photos_apart(shared_models):
-    embedder = resolve_image_embedder(f"mobilenet:{shared_models / MOBILENET}")
+    embedder = resolve("image_embedder", f"mobilenet:{shared_models / MOBILENET}")
     assert isinstance(embedder, ImageEmbedder)
     assert embedder.name == "mobilenet_v2" and embedder.dim == 1280
     names = ["astronaut", "coffee", "chelsea", "rocket", "motorcycle"]
@@ -145,28 +137,28 @@ def test_one_model_serves_several_threads(detector):
 
 
 def test_specs_resolve_lazily(shared_models):
-    detector = resolve_detector(f"yolox:{shared_models / YOLOX}")
-    classifier = resolve_classifier(f"mobilenet:{shared_models / MOBILENET}")
-    embedder = resolve_image_embedder(f"imagenet:{shared_models / MOBILENET}")
+    detector = resolve("detector", f"yolox:{shared_models / YOLOX}")
+    classifier = resolve("classifier", f"mobilenet:{shared_models / MOBILENET}")
+    embedder = resolve("image_embedder", f"imagenet:{shared_models / MOBILENET}")
     for model in (detector, classifier, embedder):
         assert model._session._session is None  # nothing loaded until first use
     assert isinstance(embedder, ImageNetClassifier) and embedder.name == classifier.name
 
 
 def test_bad_specs_say_what_to_write(shared_models, tmp_path):
-    for resolve, good in ((resolve_detector, "yolox:"), (resolve_classifier, "imagenet:"),
-                          (resolve_image_embedder, "mobilenet:")):
+    for role, good in (("detector", "yolox:"), ("classifier", "imagenet:"),
+                       ("image_embedder", "mobilenet:")):
         for spec in ("ssd:/models/ssd.onnx", "yolox", "", str(shared_models / YOLOX)):
             with pytest.raises(ModelError, match="vidseek models") as error:
-                resolve(spec)
+                resolve(role, spec)
             assert good in str(error.value)
         with pytest.raises(ModelError, match="does not exist"):
-            resolve(f"{good}{tmp_path / 'missing.onnx'}")
+            resolve(role, f"{good}{tmp_path / 'missing.onnx'}")
     (tmp_path / "mobilenet_v2.onnx").symlink_to(shared_models / MOBILENET)
     with pytest.raises(ModelError, match="imagenet_labels.txt"):
-        resolve_classifier(f"imagenet:{tmp_path / 'mobilenet_v2.onnx'}")
+        resolve("classifier", f"imagenet:{tmp_path / 'mobilenet_v2.onnx'}")
     (tmp_path / "broken.onnx").write_bytes(b"not a model")
-    broken = resolve_detector(f"yolox:{tmp_path / 'broken.onnx'}")
+    broken = resolve("detector", f"yolox:{tmp_path / 'broken.onnx'}")
     with pytest.raises(ModelError, match="cannot be loaded"):
         broken.detect(load_photo("coffee"))
 

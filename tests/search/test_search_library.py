@@ -142,3 +142,20 @@ def test_calibration_fits_on_queries_with_known_answers(indexed):
     true = [p for match, p in scored if match]
     false = [p for match, p in scored if not match]
     assert len(true) >= 3 and np.mean(true) > np.mean(false)
+
+
+def test_a_moments_score_does_not_depend_on_the_kinds_searched(indexed):
+    """"--kind speech" must not change how well the sentence answers: the score of a hit
+    is measured against the candidates of every kind, whichever are searched."""
+    library, *_ = indexed
+    for query, kind in [("budget review", "speech"), ("quarterly review", "text"),
+                        ("sales in Norway", "speech")]:
+        everywhere = library.search(query, k=10, threshold=0.0)
+        only = library.search(query, k=10, threshold=0.0, kinds=[kind])
+        assert only and all(m.evidence[0].kind == kind for m in only)
+        scores = {(m.start, m.end): m.score for m in everywhere
+                  if m.evidence[0].kind == kind}
+        for moment in only[:3]:
+            if (moment.start, moment.end) in scores:
+                assert moment.score == pytest.approx(scores[moment.start, moment.end])
+        assert any((m.start, m.end) in scores for m in only[:3])

@@ -38,8 +38,8 @@ def test_search_refuses_text_vectors_made_by_another_embedder(tmp_path):
 @needs_minilm
 def test_the_choice_is_saved_with_the_library_and_changes_the_index_version(tmp_path):
     with Library(tmp_path / "library", models={"text_embedder": "minilm"}) as library:
-        assert library._model("embed").name.startswith("all-MiniLM-L6-v2")
-        assert library._version("speech").endswith("+" + library._model("embed").name)
+        assert library.loaded.text_embedder().name.startswith("all-MiniLM-L6-v2")
+        assert library.loaded.version("speech").endswith("+" + library.loaded.text_embedder().name)
         assert library.searcher.calibration == load_calibration(calibration_file("minilm"))
     with Library(tmp_path / "library") as reopened:  # no models given: the saved ones
         assert reopened.models.text_embedder == "minilm"

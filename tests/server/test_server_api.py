@@ -68,7 +68,8 @@ def test_lists_and_shows_videos(client, video_id, spoken_video):
     assert video["name"] == path.name and video["duration"] == pytest.approx(truth.duration)
     assert (video["width"], video["height"]) == (320, 180) and video["has_audio"]
     shown = client.get(f"/api/videos/{video_id[:6]}").json()  # an id prefix is enough
-    assert shown["id"] == video_id
+    assert shown["id"] == video_id and shown["paths"] == [str(path.resolve())]
+    assert {k: shown[k] for k in video} == video and shown["info"]["video"]["width"] == 320
     assert shown["observations"] == {"shot": 3, "speech": 3}
     assert client.get("/api/health").json()["videos"] == 1
 
@@ -99,6 +100,30 @@ def test_search_finds_the_spoken_phrase(client, video_id):
                                               "kind": "speech"}).json()
     assert again["moments"][0]["start"] == best["start"]
     assert client.get("/api/search", params={"q": QUERY, "kind": "face"}).json()["moments"] == []
+    # a link that plays the moment: the file's URI and the server's media URL, at the moment
+    at = f"#t={best['start']:.2f},{best['end']:.2f}"
+    assert best["uri"] == Path(best["path"]).as_uri() + at and "%20" in best["uri"]
+    assert best["play_url"] == best["media_url"] + at
+    # the file name names the video, as GET /api/videos shows it
+    named = client.get("/api/search", params={"q": QUERY, "video": "harbour tour.mp4",
+                                              "kind": "speech,text"}).json()
+    assert named["moments"][0]["start"] == best["start"]
+
+
+def test_kinds_are_checked(client, video_id):
+    for url in ("/api/search?q=bicycle&kind=speech&kind=speach",
+                f"/api/videos/{video_id}/observations?kind=shots"):
+        reply = client.get(url)
+        assert reply.status_code == 422 and reply.json()["error"] == "unknown_kind", url
+        assert "shot, speech, text" in reply.json()["detail"]
+
+
+def test_videos_are_named_by_file_name(client, video_id):
+    assert client.get("/api/videos/harbour tour.mp4").json()["id"] == video_id
+    assert client.get("/api/videos/harbour tour/observations?kind=speech").status_code == 200
+    unknown = client.get("/api/videos/other.mp4").json()
+    assert unknown["error"] == "unknown_video" and "GET /api/videos" in unknown["detail"]
+    assert "vidseek" not in unknown["detail"]
 
 
 def test_thumbnail_at_a_time(client, video_id):
@@ -207,6 +232,11 @@ def test_ask_streams_the_trace_then_the_answer(client, video_id):
     answer = events[-1][1]
     assert answer["video_id"] == video_id and answer["found"]
     assert any(m["start"] <= 10 and m["end"] >= 8 for m in answer["evidence"])
+    # evidence moments look like search's: file name, link, media and thumbnail URLs
+    first = answer["evidence"][0]
+    assert first["name"] == "harbour tour.mp4" and "#t=" in first["link"]
+    assert first["media_url"] == f"/api/videos/{video_id}/media"
+    assert client.get(first["thumbnail_url"]).content[:2] == b"\xff\xd8"
     assert len(answer["trace"]) == len(steps)
     # the same answer without streaming
     plain = client.post("/api/ask", json=question).json()

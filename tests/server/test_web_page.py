@@ -133,3 +133,86 @@ def test_ask_panel_links_evidence_to_the_player(served, browser):
     page.screenshot(path=str(ARTIFACTS / "ask.png"))
     assert not problems, problems
     page.close()
+
+
+LONG_NAME = ("a_very_long_recording_name_of_the_harbour_tour_on_a_windy_morning_"
+             "with_the_green_bicycle_and_the_storm.mp4")
+
+
+@pytest.fixture(scope="module")
+def long_named(spoken_video, tmp_path_factory):
+    """A server over a library whose one video has a very long file name."""
+    from server_helpers import LiveServer
+
+    from vidseek.library import Library
+    from vidseek.server import create_app
+
+    source, _ = spoken_video
+    folder = tmp_path_factory.mktemp("long-name")
+    video = folder / LONG_NAME
+    shutil.copyfile(source, video)
+    library = Library(folder / "library", analyzers=["shots", "speech"])
+    [result] = library.index([video]).results
+    assert result.status == "indexed", result.errors
+    server = LiveServer(create_app(library))
+    yield server
+    server.stop()
+    library.close()
+
+
+def _box(page, selector: str) -> dict:
+    box = page.query_selector(selector).bounding_box()
+    assert box is not None, selector
+    return box
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_layout_at_wide_and_narrow_widths(long_named, browser, width):
+    """Nothing overlaps at 1400 and 800 px: the timeline's lanes stay inside it, above the
+    legend; a long file name is one ellipsized line with the whole name on hover; the page
+    has a favicon, and no request fails."""
+    page = browser.new_page(viewport={"width": width, "height": 760})
+    failed: list[str] = []
+    page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400
+            else None)
+    page.goto(long_named.url + "/")
+    page.click(".video-item")
+    page.wait_for_selector("#lane-speech .mark")
+    page.evaluate("document.querySelector('#player').pause()")
+    page.wait_for_timeout(200)
+
+    timeline, legend = _box(page, "#timeline"), _box(page, ".legend")
+    assert timeline["height"] >= 40  # its own height, not squeezed
+    for mark in page.query_selector_all("#timeline .mark"):
+        box = mark.bounding_box()
+        assert timeline["y"] <= box["y"] and box["y"] + box["height"] <= (
+            timeline["y"] + timeline["height"] + 0.5), (width, box, timeline)
+    assert timeline["y"] + timeline["height"] <= legend["y"]
+    assert legend["y"] + legend["height"] <= _box(page, ".results")["y"]
+    player = _box(page, ".player-wrap")
+    assert player["y"] + player["height"] <= _box(page, ".now")["y"]
+    # the name under the player ends before the time and the column's edge
+    name, clock, stage = _box(page, "#now-name"), _box(page, "#now-time"), _box(page, ".stage")
+    assert name["x"] + name["width"] <= clock["x"] <= clock["x"] + clock["width"] <= (
+        stage["x"] + stage["width"])
+    assert page.get_attribute("#now-name", "title").endswith(LONG_NAME)
+    assert name["height"] < 30 and clock["height"] < 30  # one line each
+
+    title = page.query_selector(".video-item .title")
+    assert title.get_attribute("title") == LONG_NAME
+    assert title.evaluate("t => getComputedStyle(t).textOverflow") == "ellipsis"
+    lines = title.evaluate("t => Math.round(t.getBoundingClientRect().height / "
+                           "parseFloat(getComputedStyle(t).lineHeight))")
+    assert lines == 1
+    item, thumb = _box(page, ".video-item"), _box(page, ".video-item img")
+    assert title.bounding_box()["x"] >= thumb["x"] + thumb["width"]
+    assert title.bounding_box()["x"] + title.bounding_box()["width"] <= item["x"] + item["width"]
+
+    icon = page.evaluate("fetch('/favicon.ico')"
+                         ".then(r => [r.status, r.headers.get('content-type')])")
+    assert icon == [200, "image/svg+xml"]
+    assert page.query_selector("link[rel=icon]") is not None
+    assert not failed, failed
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"layout-{width}.png"), full_page=True)
+    page.close()

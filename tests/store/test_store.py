@@ -99,6 +99,7 @@ def test_add_list_get_remove_videos(store, tmp_path):
     assert store.video(copy).id == vid  # unknown path, known content
     with pytest.raises(UnknownVideoError, match="vidseek list"):
         store.video("/nowhere.mp4")
+    assert store.video("moved.mp4").id == vid  # a file name it was indexed under
 
     with store.begin(vid, "speech", 1) as run:
         run.add([obs(vid, 0.0), obs(vid, 1.0)])
@@ -116,8 +117,86 @@ def test_add_list_get_remove_videos(store, tmp_path):
 def test_ambiguous_prefix(store):
     store.add_video("aa00000000000001", "/v/1.mp4", make_info())
     store.add_video("aa00000000000002", "/v/2.mp4", make_info())
-    with pytest.raises(UnknownVideoError, match="several"):
+    with pytest.raises(UnknownVideoError, match="start of the ids of 2 videos") as raised:
         store.video("aa")
+    assert raised.value.candidates == ["aa00000000000001", "aa00000000000002"]
+
+
+def test_videos_are_named_by_file_name(store, tmp_path, monkeypatch):
+    store.add_video("aa00000000000001", "/talks/llavanext_jobs.mp4", make_info())
+    store.add_video("bb00000000000002", "/a/tour.mp4", make_info())
+    store.add_video("cc00000000000003", "/b/tour.mp4", make_info())
+    monkeypatch.chdir(tmp_path)  # another folder: the name is not a path that exists here
+    assert store.video("llavanext_jobs.mp4").id == "aa00000000000001"
+    assert store.video("llavanext_jobs").id == "aa00000000000001"  # without the suffix
+    assert store.video("/talks/llavanext_jobs.mp4", open_files=False).id == "aa00000000000001"
+    # two files of one name: an error that lists both, with their paths
+    with pytest.raises(UnknownVideoError, match="names 2 videos") as raised:
+        store.video("tour.mp4")
+    assert "bb00000000000002 (/a/tour.mp4)" in str(raised.value)
+    assert raised.value.candidates == ["bb00000000000002", "cc00000000000003"]
+    assert store.video("/b/tour.mp4").id == "cc00000000000003"  # the path tells them apart
+    with pytest.raises(UnknownVideoError, match="file name; `vidseek list`"):
+        store.video("other.mp4")
+    # a folder in the query makes it a path, never a name
+    with pytest.raises(UnknownVideoError):
+        store.video("elsewhere/llavanext_jobs.mp4")
+
+
+def test_reading_never_creates_a_library(tmp_path):
+    with pytest.raises(StoreError, match="no library at .*`vidseek index VIDEO"):
+        Store(tmp_path / "none", create=False)
+    assert not (tmp_path / "none").exists()
+
+
+def test_snapshot_answers_until_a_table_changes(store, tmp_path):
+    from vidseek.store.snapshot import read_observations, read_runs, read_videos
+
+    root = store.path
+    store.add_video("v1", tmp_path / "one.mp4", make_info())
+    assert read_videos(root) is None  # nothing saved yet
+    with store.begin("v1", "speech", 1) as run:
+        run.add([obs("v1", 0.0), obs("v1", 2.0)])
+    store.snapshot(["v1"])
+    [video] = read_videos(root)
+    assert video["id"] == "v1" and video["paths"] == [(tmp_path / "one.mp4").as_posix()]
+    assert [r["analyzer"] for r in read_runs(root)] == ["speech"]
+    assert [o["start"] for o in read_observations(root, "v1")] == [0.0, 2.0]
+    # a new path of the video, a new run: the saved files no longer answer
+    store.add_video("v1", tmp_path / "moved.mp4", make_info())
+    assert read_videos(root) is None
+    with store.begin("v1", "speech", 2) as run:
+        run.add([obs("v1", 5.0)])
+    assert read_runs(root) is None and read_observations(root, "v1") is None
+    store.snapshot()  # the runs again, but not this video's observations
+    assert read_runs(root) is not None and read_observations(root, "v1") is None
+    store.snapshot(["v1"])
+    assert [o["start"] for o in read_observations(root, "v1")] == [5.0]
+    assert len(read_videos(root)[0]["paths"]) == 2
+
+
+@pytest.mark.filterwarnings("ignore:optimize.cleanup_older_than=0")
+def test_compaction_keeps_only_recent_versions(tmp_path, monkeypatch):
+    """Indexing compacts after each batch (build_indexes): the versions the batch made are
+    removed once older than the store's retention (ten seconds; zero here)."""
+    from datetime import timedelta
+
+    import vidseek.store.store as module
+
+    def versions(root: Path) -> int:
+        return sum(len(list((t / "_versions").iterdir())) for t in root.glob("*.lance"))
+
+    with Store.open(tmp_path / "lib", vector_dim=DIM) as store:
+        for i in range(6):
+            store.add_video(f"v{i}", f"/v/{i}.mp4", make_info())
+            with store.begin(f"v{i}", "speech", 1) as run:
+                run.add([obs(f"v{i}", 0.0)])
+        before = versions(store.path)
+        monkeypatch.setattr(module, "_KEEP_VERSIONS", timedelta(0))
+        store.build_indexes()
+        after = versions(store.path)
+        assert before >= 20 and after <= 10, (before, after)  # 4 tables, 1-3 versions each
+        assert len(store.observations()) == 6 and len(store.videos()) == 6
 
 
 # ---- runs ------------------------------------------------------------------------------------

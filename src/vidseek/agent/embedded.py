@@ -27,7 +27,7 @@ from vidseek.agent.tools import VideoTools
 from vidseek.types import Answer, Evidence, Moment, Step
 
 if TYPE_CHECKING:
-    from vidseek.models.embeddings import TextEmbedder
+    from vidseek.models.protocols import TextEmbedder
 
 __all__ = ["EmbeddedAnswerer", "LIMITS"]
 

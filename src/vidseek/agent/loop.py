@@ -35,7 +35,8 @@ from vidseek.agent.replies import (
 from vidseek.agent.tools import TOOL_NAMES, ToolError, ToolResult, VideoTools
 from vidseek.errors import AskError
 from vidseek.media import Frame
-from vidseek.models.chat import ChatMessage, ChatModel, ChatModelError, ChatReply, frame_parts
+from vidseek.models.messages import ChatMessage, ChatReply, frame_parts
+from vidseek.models.protocols import ChatModel, ChatModelError
 from vidseek.types import Answer, Evidence, Moment, Step
 
 __all__ = ["Agent"]

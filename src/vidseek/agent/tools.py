@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vidseek.agent.index import VideoIndex
 from vidseek.media import Frame, VideoReader, uniform_times
 from vidseek.types import Moment, Observation
 
 if TYPE_CHECKING:
-    from vidseek.library import Library
     from vidseek.store import VideoRecord
 
 __all__ = ["TOOL_NAMES", "ToolError", "ToolResult", "VideoTools"]
@@ -84,6 +84,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                      _RANGE),
     "objects": _schema("objects", "Objects and people detected in a range, with times.",
                        _RANGE),
+    "sounds": _schema("sounds", "Sounds heard in a range besides words (music, applause, "
+                      "a dog, an engine: AudioSet labels), with times.", _RANGE),
 }
 TOOL_NAMES: tuple[str, ...] = tuple(SCHEMAS)
 
@@ -108,15 +110,16 @@ class ToolResult:
 
 
 class VideoTools:
-    """The tools for one video of a library.
+    """The tools for one video of an index.
 
     Args:
-        library: the library the video is indexed in.
+        index: what the video is indexed in (a `vidseek.Library`, or anything else with
+            the `VideoIndex` methods).
         video: the video's record.
     """
 
-    def __init__(self, library: Library, video: VideoRecord) -> None:
-        self.library = library
+    def __init__(self, index: VideoIndex, video: VideoRecord) -> None:
+        self.index = index
         self.video = video
         self.duration = video.info.duration
         self._observations: dict[str, list[Observation]] = {}
@@ -194,8 +197,8 @@ class VideoTools:
     def _search(self, query: str, k: int = 5) -> ToolResult:
         if not str(query).strip():
             raise ToolError("query must not be empty")
-        moments = self.library.search(str(query), videos=[self.video.id], k=_count(k, 10),
-                                      threshold=0.0)
+        moments = self.index.search(str(query), videos=[self.video.id], k=_count(k, 10),
+                                    threshold=0.0)
         if not moments:
             return ToolResult(f"Nothing in the index matches {query!r}.")
         lines = [f"{m.start:.2f}-{m.end:.2f} s (score {m.score:.2f}): "
@@ -214,13 +217,16 @@ class VideoTools:
     def _objects(self, start: float = 0.0, end: float | None = None) -> ToolResult:
         return self._lines(("visual", "person"), "No object was detected", start, end)
 
+    def _sounds(self, start: float = 0.0, end: float | None = None) -> ToolResult:
+        return self._lines(("sound",), "No sound was tagged", start, end)
+
     def observations(self, kinds: Sequence[str], start: float = 0.0,
                      end: float | None = None) -> list[Observation]:
         """Observations of `kinds` that overlap [start, end] (the index is read once)."""
         start, end = self._range(start, end)
         key = ",".join(kinds)
         if key not in self._observations:
-            self._observations[key] = self.library.observations(self.video.id, kinds=kinds)
+            self._observations[key] = list(self.index.observations(self.video.id, kinds=kinds))
         return [o for o in self._observations[key]
                 if o.end >= start and o.start <= end]
 

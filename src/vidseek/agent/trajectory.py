@@ -4,7 +4,7 @@ returned, the answer and its cost, so tool-using policies can be trained on them
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from vidseek.types import Answer
@@ -22,7 +22,7 @@ def append_trajectory(path: str | Path, answer: Answer, *, error: str | None = N
     """
     from vidseek import __version__
 
-    record = {"saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    record = {"saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "vidseek": __version__, "error": error, **answer.model_dump(mode="json")}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

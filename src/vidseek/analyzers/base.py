@@ -1,22 +1,28 @@
-"""The three kinds of analyzer, as small protocols.
+"""The kinds of analyzer, as small protocols (`vidseek.analyzers.registry` says which
+analyzer is which kind).
 
 Indexing decodes each video once: frame analyzers receive the frames of that one pass
 (each says how often and how large it wants them), audio analyzers receive the audio as
-chunks, and shot analyzers receive the shots once they are known, with a reader to take the
-few frames per shot they need (a keyframe embedding, frames for a caption). All may keep
-state between calls and yield observations as soon as they are sure of them, so memory
-stays flat however long the video is.
+chunks, the shot detection finds the shots, and shot analyzers receive the shots once they
+are known, with a reader to take the few frames per shot they need (a keyframe embedding,
+frames for a caption). All may keep state between calls and yield observations as soon as
+they are sure of them, so memory stays flat however long the video is.
+
+Analyzers that the registry marks ``chunked`` also work on a time range of a video alone:
+a chunked frame analyzer says which two observations of neighbouring ranges are one
+(``same``), a chunked audio analyzer takes the range to analyze.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from vidseek.media import AudioChunk, Frame, VideoReader
+from vidseek.media import AudioChunk, Frame, ShotBoundary, VideoReader
 from vidseek.types import Observation
 
-__all__ = ["AudioAnalyzer", "FrameAnalyzer", "ShotAnalyzer"]
+__all__ = ["AudioAnalyzer", "FrameAnalyzer", "ShotAnalyzer", "ShotDetection"]
 
 
 @runtime_checkable
@@ -40,6 +46,11 @@ class FrameAnalyzer(Protocol):
     def finish(self) -> Iterable[Observation]:
         """The video ended: return what is still open."""
 
+    # Chunked frame analyzers only:
+    # def same(self, a: Observation, b: Observation) -> bool:
+    #     """Whether an observation still open at a range's end and one starting at the next
+    #     range's first frame are one (stitching joins them)."""
+
 
 @runtime_checkable
 class AudioAnalyzer(Protocol):
@@ -47,9 +58,30 @@ class AudioAnalyzer(Protocol):
     version: str
 
     def analyze(
-        self, video_id: str, chunks: Iterable[AudioChunk], duration: float
+        self, video_id: str, chunks: Iterable[AudioChunk], duration: float, *,
+        since: float = 0.0, until: float = float("inf"),
     ) -> Iterator[Observation]:
-        """Observations from the audio, lazily, in time order."""
+        """Observations from the audio, lazily, in time order. A chunked analyzer reports
+        only what begins in ``[since, until)`` and exactly what one pass over the whole
+        audio would report there (the others are always given the whole audio)."""
+
+
+@runtime_checkable
+class ShotDetection(Protocol):
+    name: str
+    version: str
+
+    def boundaries(self, path: str | Path, start: float, end: float,
+                   progress: Callable[[float], None] | None = None) -> list[ShotBoundary]:
+        """Boundaries in ``[start, end)``, as one pass over the whole video finds them."""
+
+    def shots(self, found: Iterable[ShotBoundary],
+              duration: float) -> list[tuple[float, float]]:
+        """The shots covering ``[0, duration]``, from the boundaries of every range."""
+
+    def observations(self, video_id: str,
+                     shots: Sequence[tuple[float, float]]) -> list[Observation]:
+        """One observation per shot."""
 
 
 @runtime_checkable

@@ -23,14 +23,9 @@ from dataclasses import dataclass
 from itertools import islice
 
 from vidseek.media import Frame, VideoReader
-from vidseek.models.chat import (
-    ChatMessage,
-    ChatModel,
-    ChatReply,
-    frame_parts,
-    resolve_chat_model,
-    text_part,
-)
+from vidseek.models import resolve
+from vidseek.models.messages import ChatMessage, ChatReply, frame_parts, text_part
+from vidseek.models.protocols import ChatModel
 from vidseek.types import Observation
 
 __all__ = ["CaptionAnalyzer"]
@@ -70,7 +65,7 @@ class CaptionAnalyzer:
     `ChatModelError` (a `ModelError`): indexing reports this analyzer as failed.
 
     Args:
-        model: a `ChatModel`, or a spec for `vidseek.models.chat.resolve_chat_model`.
+        model: a `ChatModel`, or a spec for `vidseek.models.resolve("chat", ...)`.
         frames_per_shot: frames sent per segment (fewer when the segment holds fewer).
         max_segment: longest stretch of video, in seconds, one caption covers; longer shots
             are split into equal segments no longer than this.
@@ -98,7 +93,7 @@ class CaptionAnalyzer:
             raise ValueError(f"size must be at least 32 pixels, got {size}")
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-        self.model: ChatModel = resolve_chat_model(model) if isinstance(model, str) else model
+        self.model: ChatModel = resolve("chat", model) if isinstance(model, str) else model
         self.frames_per_shot = int(frames_per_shot)
         self.max_segment = float(max_segment)
         self.size = int(size)

@@ -9,7 +9,8 @@ observations whose vectors live in the embedder's space (``clip:<model>``).
 from __future__ import annotations
 
 from vidseek.analyzers.image_embed import ImageEmbeddingAnalyzer
-from vidseek.models.clip import ImageTextEmbedder, resolve_image_text_embedder
+from vidseek.models import resolve
+from vidseek.models.protocols import ImageTextEmbedder
 
 __all__ = ["ClipAnalyzer"]
 
@@ -18,7 +19,7 @@ class ClipAnalyzer(ImageEmbeddingAnalyzer):
     """A `ShotAnalyzer` that embeds keyframes of every shot with an image-text model.
 
     Args:
-        embedder: an `ImageTextEmbedder`, or a spec for `resolve_image_text_embedder`
+        embedder: an `ImageTextEmbedder`, or a spec for `resolve("image_text_embedder", ...)`
             (e.g. ``clip:/path/to/model``).
         spacing, batch, side: as for `ImageEmbeddingAnalyzer` (the side defaults to the
             model's ``image_size``).
@@ -32,5 +33,5 @@ class ClipAnalyzer(ImageEmbeddingAnalyzer):
     def __init__(self, embedder: ImageTextEmbedder | str, *, spacing: float = 10.0,
                  batch: int = 16, side: int | None = None) -> None:
         if isinstance(embedder, str):
-            embedder = resolve_image_text_embedder(embedder)
+            embedder = resolve("image_text_embedder", embedder)
         super().__init__(embedder, spacing=spacing, batch=batch, side=side)

@@ -51,8 +51,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from vidseek.analyzers.sameness import changed_with_slack
 from vidseek.media import Frame
-from vidseek.models.faces import DEFAULT_SPEC, FaceBox, FaceModel, resolve_faces
+from vidseek.models import resolve
+from vidseek.models.protocols import DEFAULT_SPECS, FaceBox, FaceModel
 from vidseek.types import Observation
 
 __all__ = ["FaceAnalyzer"]
@@ -104,7 +106,7 @@ class FaceAnalyzer:
     ``dlib:2x`` model (about 100 ms at 640 px).
 
     Args:
-        model: a `FaceModel`, or a spec for `vidseek.models.faces.resolve_faces` (default
+        model: a `FaceModel`, or a spec for `vidseek.models.resolve("faces", ...)` (default
             ``dlib``, embedded models; they load on first use).
         interval: seconds between the frames it wants. At 3 s, detection costs about 32 s
             per hour of video on 2 cores (at 2 s: 48 s).
@@ -126,7 +128,7 @@ class FaceAnalyzer:
     name = "faces"
     version = "1"
 
-    def __init__(self, model: FaceModel | str = DEFAULT_SPEC, *, interval: float = 3.0,
+    def __init__(self, model: FaceModel | str = DEFAULT_SPECS["faces"], *, interval: float = 3.0,
                  size: int = 640, max_missed: int = 1, descriptors_per_track: int = 1,
                  match_distance: float | None = None) -> None:
         if interval <= 0:
@@ -136,7 +138,7 @@ class FaceAnalyzer:
         if max_missed < 0 or descriptors_per_track < 1:
             raise ValueError("max_missed must be >= 0 and descriptors_per_track >= 1, got "
                              f"{max_missed} and {descriptors_per_track}")
-        self.model: FaceModel = resolve_faces(model) if isinstance(model, str) else model
+        self.model: FaceModel = resolve("faces", model) if isinstance(model, str) else model
         self.interval = float(interval)
         self.size = int(size)
         self.max_missed = max_missed
@@ -459,11 +461,7 @@ def _colour_histogram(image: np.ndarray) -> np.ndarray:
 def _unchanged(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether hardly any pixel of thumbnail `a` left the range of its neighbourhood in `b`
     or the other way round (so a shift of a pixel or two is not a change)."""
-    def outside(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        low, high = cv2.erode(y, _SLACK_SE), cv2.dilate(y, _SLACK_SE)
-        return np.maximum(cv2.subtract(x, high), cv2.subtract(low, x))
-
-    changed = np.maximum(outside(a, b), outside(b, a)) > _CHANGE_LEVEL
+    changed = changed_with_slack(a, b, _SLACK_SE, _CHANGE_LEVEL)
     return float(changed.mean()) < _UNCHANGED_SHARE
 
 

@@ -14,7 +14,8 @@ import math
 from collections.abc import Iterator, Sequence
 
 from vidseek.media import VideoReader
-from vidseek.models.vision import ImageEmbedder, resolve_image_embedder
+from vidseek.models import resolve
+from vidseek.models.protocols import ImageEmbedder
 from vidseek.types import Observation
 
 __all__ = ["ImageEmbeddingAnalyzer"]
@@ -51,7 +52,7 @@ class ImageEmbeddingAnalyzer:
                  batch: int = 16, side: int | None = None) -> None:
         if spacing <= 0:
             raise ValueError(f"spacing must be positive, got {spacing}")
-        self.embedder: ImageEmbedder = (resolve_image_embedder(embedder)
+        self.embedder: ImageEmbedder = (resolve("image_embedder", embedder)
                                         if isinstance(embedder, str) else embedder)
         # image embedders have embed(), image-text embedders images(): same contract
         self._embed = getattr(self.embedder, "embed", None) or self.embedder.images

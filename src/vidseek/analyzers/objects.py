@@ -46,12 +46,8 @@ import cv2
 import numpy as np
 
 from vidseek.media import Frame
-from vidseek.models.vision import (
-    ImageClassifier,
-    ObjectDetector,
-    resolve_classifier,
-    resolve_detector,
-)
+from vidseek.models import resolve
+from vidseek.models.protocols import ImageClassifier, ObjectDetector
 from vidseek.types import Observation
 
 __all__ = ["ObjectsAnalyzer"]
@@ -185,8 +181,8 @@ class ObjectsAnalyzer:
             if not 0 < low <= high <= 1:
                 raise ValueError(f"need 0 < {what}_keep <= {what}_threshold <= 1, got "
                                  f"{low} and {high}")
-        self.detector = resolve_detector(detector) if isinstance(detector, str) else detector
-        self.classifier = (resolve_classifier(classifier) if isinstance(classifier, str)
+        self.detector = resolve("detector", detector) if isinstance(detector, str) else detector
+        self.classifier = (resolve("classifier", classifier) if isinstance(classifier, str)
                            else classifier)
         self.interval = float(interval)
         self.size = int(size)

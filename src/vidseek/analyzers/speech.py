@@ -6,7 +6,8 @@ import math
 from collections.abc import Iterable, Iterator
 
 from vidseek.media import AudioChunk
-from vidseek.models.whisper import DEFAULT_SPEC, Segment, SpeechRecognizer, WhisperRecognizer
+from vidseek.models import resolve
+from vidseek.models.protocols import DEFAULT_SPECS, Segment, SpeechRecognizer
 from vidseek.types import Observation
 
 __all__ = ["SpeechAnalyzer"]
@@ -39,16 +40,16 @@ class SpeechAnalyzer:
     name = "speech"
     version = "1"
 
-    def __init__(self, recognizer: SpeechRecognizer | str = DEFAULT_SPEC, *,
+    def __init__(self, recognizer: SpeechRecognizer | str = DEFAULT_SPECS["speech"], *,
                  max_no_speech_prob: float = 0.6, min_avg_logprob: float = -1.0) -> None:
         if isinstance(recognizer, str):
-            recognizer = WhisperRecognizer(recognizer)
+            recognizer = resolve("speech", recognizer)
         self.recognizer = recognizer
         self.max_no_speech_prob = max_no_speech_prob
         self.min_avg_logprob = min_avg_logprob
 
-    def analyze(self, video_id: str, chunks: Iterable[AudioChunk],
-                duration: float) -> Iterator[Observation]:
+    def analyze(self, video_id: str, chunks: Iterable[AudioChunk], duration: float, *,
+                since: float = 0.0, until: float = math.inf) -> Iterator[Observation]:
         """Transcribe the audio.
 
         Args:
@@ -56,12 +57,14 @@ class SpeechAnalyzer:
             chunks: 16 kHz mono audio chunks in time order (`vidseek.media.read_audio`).
             duration: seconds of video; times are clipped to [0, duration] (a duration that
                 is not positive clips at 0 only).
+            since: transcribe only the recognizer's windows that start at or after this...
+            until: ...and before this (see `WhisperRecognizer.transcribe`).
 
         Returns:
             Speech observations, lazily, in time order.
         """
         end = duration if duration > 0 else math.inf
-        for segment in self.recognizer.transcribe(chunks):
+        for segment in self.recognizer.transcribe(chunks, since=since, until=until):
             if self._keep(segment):
                 obs = _observation(video_id, segment, end, self.recognizer.name)
                 if obs is not None:

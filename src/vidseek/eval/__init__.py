@@ -1,2 +1,3 @@
-"""Evaluation: metrics, dataset loaders (`datasets/`), methods and baselines, the runner
-behind ``vidseek eval``, reports, and the synthetic needle and fact benchmarks."""
+"""Evaluation: dataset loaders (`datasets/`, the synthetic needle haystack among them),
+metrics, methods and baselines, one runner behind ``vidseek eval`` and ``vidseek bench
+needle``, its typed per-sample records (`records`), scoring and reports."""

@@ -7,7 +7,7 @@ import hashlib
 import platform
 import sys
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,7 @@ def build_manifest(*, task: str, data: Path, run: str, method: dict[str, Any],
     from vidseek import __version__
 
     return {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": command,
         "vidseek": __version__,
         "python": sys.version.split()[0],

@@ -11,7 +11,9 @@ Temporal grounding (moment retrieval), on windows ``(start, end)`` in seconds:
 - ``average_precision`` / ``moment_map``: QVHighlights moment-retrieval mAP as computed by
   moment_detr's ``standalone_eval`` (greedy matching in score order, VOC-2011 interpolation,
   averaged over queries then over IoU thresholds 0.5:0.05:0.95).
-- ``hit_at_1``: QVHighlights highlight-detection HIT@1.
+- ``moment_map_by_length``: the same mAP over queries' short (<= 10 s), middle (10-30 s) and
+  long (> 30 s) true windows, as the official script splits them.
+- ``hit_at_1`` / ``highlight_map``: QVHighlights highlight-detection HIT@1 and HL-mAP.
 
 Conventions shared by the grounding metrics:
 
@@ -21,6 +23,11 @@ Conventions shared by the grounding metrics:
 - A query with no true window is left out of every grounding metric (there is nothing to
   find, so it can neither hit nor miss). A query with true windows but no prediction scores
   0. With no query left to score, the functions raise ``ValueError``.
+- IoU is intersection over ``max(ends) - min(starts)``, as lmms-eval, Moment-DETR's R1 and
+  NExT-GQA compute it (equal to the union for overlapping windows, and bit for bit what they
+  get: ``len_a + len_b - inter`` rounds GT (0.8, 6.4) against (0, 4.0) to
+  0.49999999999999994, a miss at 0.5). Moment-DETR's AP alone uses that sum form, so
+  ``average_precision`` does too.
 - IoU thresholds are inclusive (``IoU >= m`` counts) and are rounded to 10 decimals first,
   so ``np.arange`` noise such as ``0.6000000000000001`` does not turn an exact 0.6 into a miss
   (the official script rounds thresholds to 2 decimals, which agrees on the standard ones).
@@ -42,9 +49,11 @@ __all__ = [
     "average_precision",
     "boundary_f1",
     "grounding_report",
+    "highlight_map",
     "hit_at_1",
     "mean_iou",
     "moment_map",
+    "moment_map_by_length",
     "recall_at_k",
     "temporal_iou",
     "temporal_iop",
@@ -53,6 +62,12 @@ __all__ = [
 
 QVHIGHLIGHTS_IOUS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 """The ten IoU thresholds QVHighlights averages its moment-retrieval mAP over."""
+
+QVHIGHLIGHTS_LENGTHS = (("short", 0.0, 10.0), ("middle", 10.0, 30.0), ("long", 30.0, 150.0))
+"""QVHighlights' moment-length groups: true windows with ``low < length <= high`` seconds."""
+
+SALIENCY_LEVELS = (("Fair", 2), ("Good", 3), ("VeryGood", 4))
+"""QVHighlights' highlight levels: a clip is a highlight when a rater gave it at least this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +122,23 @@ def boundary_f1(
 def temporal_iou(a: Sequence[float], b: Sequence[float]) -> float:
     """Intersection over union of two windows ``(start, end)`` (a third element is ignored).
 
-    Returns 0 for disjoint or touching windows and whenever the union is empty (two
-    zero-length windows at the same time), so a point never "overlaps" anything.
+    The union is ``max(ends) - min(starts)``, as the official scorers compute it (see the
+    module docstring). Returns 0 for disjoint or touching windows and whenever the union is
+    empty (two zero-length windows at the same time), so a point never "overlaps" anything.
     """
     a_start, a_end = _window(a)
     b_start, b_end = _window(b)
     inter = max(0.0, min(a_end, b_end) - max(a_start, b_start))
-    union = (a_end - a_start) + (b_end - b_start) - inter
+    union = max(a_end, b_end) - min(a_start, b_start)
+    return inter / union if union > 0 else 0.0
+
+
+def _iou_sum_form(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """IoU with the union as ``len_a + len_b - inter``: Moment-DETR's AP computes it so, and
+    its numbers differ from `temporal_iou` in the last bit when a window sits exactly on a
+    threshold."""
+    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = (a[1] - a[0]) + (b[1] - b[0]) - inter
     return inter / union if union > 0 else 0.0
 
 
@@ -185,7 +210,9 @@ def average_precision(
        order. Windows without a score are ranked in list order.
     2. Walk the ranked predictions: each one matches the still-unmatched true window with the
        highest IoU >= ``iou`` (true positive), else it is a false positive. So a duplicate of a
-       prediction that already took a true window cannot take it again.
+       prediction that already took a true window cannot take it again. Equal IoUs go to the
+       later true window, as the official ``argsort()[::-1]`` does; IoU here is the sum form
+       ``len_a + len_b - inter`` the official AP uses.
     3. AP = (1 / number of true windows) x sum, over true positives, of the interpolated
        precision at that rank: the highest precision at that rank or any later one
        (VOC-2011 interpolation, as in ``interpolated_precision_recall``).
@@ -228,6 +255,40 @@ def moment_map(
         for m in ious
     }
     return {"mAP": sum(per_threshold.values()) / len(per_threshold), **per_threshold}
+
+
+def moment_map_by_length(
+    predictions: Sequence[Any],
+    truths: Sequence[Any],
+    lengths: Sequence[tuple[str, float, float]] = QVHIGHLIGHTS_LENGTHS,
+    *,
+    max_windows: int | None = 10,
+) -> dict[str, float]:
+    """QVHighlights MR-mAP by moment length (``MR-short-mAP``, ``MR-middle-mAP``,
+    ``MR-long-mAP`` of the official script).
+
+    For each group ``(name, low, high)`` only the true windows with ``low < end - start <=
+    high`` are kept; a query left with none is left out of that group, and its predictions are
+    scored against the windows kept.
+
+    Returns:
+        ``{"mAP short": ..., "mAP middle": ..., "mAP long": ...}``; a group no query falls in
+        is absent.
+    """
+    if len(predictions) != len(truths):
+        raise ValueError(
+            f"got predictions for {len(predictions)} queries but truths for {len(truths)}; "
+            "pass one entry per query in the same order"
+        )
+    out = {}
+    for name, low, high in lengths:
+        kept = [[w for w in (_window(w) for w in _as_windows(t)) if low < w[1] - w[0] <= high]
+                for t in truths]
+        pairs = [(p, t) for p, t in zip(predictions, kept, strict=True) if t]
+        if pairs:
+            out[f"mAP {name}"] = moment_map([p for p, _ in pairs], [t for _, t in pairs],
+                                            max_windows=max_windows)["mAP"]
+    return out
 
 
 def hit_at_1(
@@ -280,6 +341,74 @@ def hit_at_1(
     return hits / len(clip_labels)
 
 
+def highlight_map(
+    predicted_clip_scores: Sequence[Sequence[float]],
+    clip_labels: Sequence[Any],
+    threshold: float = 4,
+) -> float:
+    """QVHighlights highlight-detection HL-mAP, as the official ``standalone_eval`` computes it.
+
+    Per query and per rater, the clips that rater scored >= ``threshold`` are the positives and
+    the predicted clip scores rank the clips (cut or padded with 0 to the number of labelled
+    clips). AP is the mean, over the distinct recall levels reached, of the interpolated
+    precision there (the best precision at that recall or any higher one; equal scores are one
+    step, as with scikit-learn's ``precision_recall_curve``). A rater with no positive clip gives
+    0, one who rated every clip positive 1; a query with no predicted scores gives 0. The
+    result is the mean over queries and raters.
+    Thresholds 2, 3, 4 give the official ``HL-min-Fair``, ``-Good`` and ``-VeryGood`` mAP.
+
+    Args:
+        predicted_clip_scores: per query, one predicted score per 2-s clip.
+        clip_labels: per query, ``(clips, raters)`` ratings 0-4 (0 where unrated).
+        threshold: minimum rating for a clip to count as a highlight.
+
+    Returns:
+        The mean AP in [0, 1].
+    """
+    if len(predicted_clip_scores) != len(clip_labels):
+        raise ValueError(
+            f"highlight_map got scores for {len(predicted_clip_scores)} queries but labels for "
+            f"{len(clip_labels)}; pass one entry per query in the same order"
+        )
+    if not clip_labels:
+        raise ValueError("highlight_map needs at least one query")
+    aps = []
+    for scores, labels in zip(predicted_clip_scores, clip_labels, strict=True):
+        labels = np.asarray(labels, dtype=float)
+        if labels.ndim == 1:
+            labels = labels[:, None]
+        scores = np.asarray(scores, dtype=float).reshape(-1)[: len(labels)]
+        if scores.size == 0:  # no prediction (a failed sample): 0, as hit_at_1 misses
+            aps += [0.0] * labels.shape[1]
+            continue
+        scores = np.pad(scores, (0, len(labels) - len(scores)))
+        for rater in range(labels.shape[1]):
+            aps.append(_ranking_ap(labels[:, rater] >= threshold, scores))
+    return float(np.mean(aps))
+
+
+def _ranking_ap(positive: np.ndarray, scores: np.ndarray) -> float:
+    """Interpolated AP of one ranking, averaged over the distinct recall levels it reaches."""
+    total = int(positive.sum())
+    if total == 0:
+        return 0.0
+    if total == len(positive):
+        return 1.0
+    order = np.argsort(-scores, kind="stable")
+    ranked_scores, ranked_pos = scores[order], positive[order]
+    tp = np.cumsum(ranked_pos)
+    # one point per distinct score: the last position holding it (ties are one step)
+    last = np.r_[np.flatnonzero(np.diff(ranked_scores)), len(ranked_scores) - 1]
+    tp_at = tp[last]
+    precision = tp_at / (last + 1)
+    recall = tp_at / total
+    # best precision at this recall or any higher one
+    best = np.maximum.accumulate(precision[::-1])[::-1]
+    # one value per recall level reached: the highest-threshold point with that recall
+    levels = np.r_[True, np.diff(recall) != 0] & (recall > 0)
+    return float(best[levels].mean())
+
+
 def _query_ap(
     predicted: list[Sequence[float]],
     windows: list[tuple[float, float]],
@@ -290,9 +419,9 @@ def _query_ap(
     matched = [False] * len(windows)
     is_hit = []
     for start, end in _by_score(kept):
-        ious = [temporal_iou((start, end), w) for w in windows]
-        # Best IoU first; equal IoUs go to the earlier true window.
-        order = sorted(range(len(windows)), key=lambda j: (-ious[j], j))
+        ious = [_iou_sum_form((start, end), w) for w in windows]
+        # Best IoU first; equal IoUs go to the later true window (official argsort()[::-1]).
+        order = sorted(range(len(windows)), key=lambda j: (-ious[j], -j))
         match = next((j for j in order if ious[j] >= threshold and not matched[j]), None)
         if match is not None:
             matched[match] = True
@@ -378,11 +507,14 @@ def _threshold(iou: float) -> float:
 
 def temporal_iop(predicted: Sequence[float], truth: Sequence[float]) -> float:
     """Intersection over prediction: the share of the predicted window inside the true one
-    (NExT-GQA's IoP). 0 for a zero-length prediction."""
+    (NExT-GQA's IoP). A zero-length prediction (a point) is 1 when it lies inside the true
+    window, ends included, else 0, as NExT-GQA's ``get_tIoU`` scores it."""
     p_start, p_end = _window(predicted)
     t_start, t_end = _window(truth)
+    if p_end == p_start:
+        return 1.0 if t_start <= p_start <= t_end else 0.0
     inter = max(0.0, min(p_end, t_end) - max(p_start, t_start))
-    return inter / (p_end - p_start) if p_end > p_start else 0.0
+    return inter / (p_end - p_start)
 
 
 def grounded_qa_report(

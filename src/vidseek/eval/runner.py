@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import re
 import sys
@@ -40,6 +41,7 @@ from vidseek.eval.methods import (
     DEFAULT_FRAMES,
     METHODS,
     PROMPTS,
+    SAMPLINGS,
     Method,
     MethodContext,
     Prediction,
@@ -48,13 +50,16 @@ from vidseek.eval.methods import (
     sample_rng,
     with_options,
 )
+from vidseek.eval.records import Consistency, SampleRecord, read_records, write_record
 from vidseek.eval.scoring import score_records
 
-__all__ = ["EvalConfig", "EvalResult", "read_records", "run_eval", "run_name"]
+__all__ = ["EvalConfig", "EvalResult", "make_record", "read_records", "run_eval", "run_name"]
 
 SAMPLES_FILE = "samples.jsonl"
 RESULTS_FILE = "results.json"
 MANIFEST_FILE = "manifest.json"
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 """Called with (samples finished, samples to run)."""
@@ -71,6 +76,9 @@ class EvalConfig(BaseModel):
     frames: int | None = None
     """Frames per question (frame methods; the agent's frame budget)."""
     fps: float | None = None
+    sampling: str = "centers"
+    """Where N uniform frames go: ``centers`` of N equal parts, or ``linspace`` from the first
+    frame to the last (lmms-eval's choice)."""
     limit: int | None = None
     """Only the first N samples."""
     workers: int = 1
@@ -100,33 +108,31 @@ class EvalResult(BaseModel):
     summary: dict[str, Any]
 
 
-def run_name(method: str, model: str | None, frames: int | None, fps: float | None) -> str:
-    """``uniform-8f@scripted-vlm``: the method, its sampling and the model, safe as a folder."""
+def run_name(method: str, model: str | None, frames: int | None, fps: float | None,
+             sampling: str = "centers") -> str:
+    """``uniform-8f@scripted-vlm``: the method, its sampling and the model, safe as a folder
+    (``uniform-8f-linspace@...`` for first-to-last sampling)."""
     name = method
     if fps:
         name += f"-{fps:g}fps"
     elif frames or method in ("uniform", "shuffled"):
         name += f"-{frames or DEFAULT_FRAMES}f"
+        if sampling != "centers" and method in ("uniform", "shuffled"):
+            name += f"-{sampling}"
     if model:
         name += "@" + re.sub(r"[^A-Za-z0-9._-]+", "-", model.rpartition("#")[2] or model)
     return name
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """The records of a ``samples.jsonl``; a line cut short by a kill is ignored."""
-    if not path.is_file():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return records
-
-
-def run_eval(config: EvalConfig, *, progress: Progress | None = None) -> EvalResult:
+def run_eval(config: EvalConfig, *, progress: Progress | None = None,
+             dataset: Dataset | None = None) -> EvalResult:
     """Run one method on one task, write the JSONL, results, manifest and reports.
+
+    Args:
+        config: the run.
+        progress: called with (samples finished, samples to run).
+        dataset: the samples, when the caller has them already (the needle benchmark
+            builds its haystack itself); default ``load_task(config.task, config.data)``.
 
     Raises:
         QueryError: an unknown method, or conflicting options.
@@ -141,27 +147,31 @@ def run_eval(config: EvalConfig, *, progress: Progress | None = None) -> EvalRes
         raise QueryError("--frames must be at least 1 and --fps positive")
     if config.workers < 1:
         raise QueryError("--workers must be at least 1")
-    dataset = load_task(config.task, config.data)
+    if config.sampling not in SAMPLINGS:
+        raise QueryError(f"unknown sampling {config.sampling!r}; choose one of "
+                         f"{', '.join(SAMPLINGS)}")
+    if dataset is None:
+        dataset = load_task(config.task, config.data)
     samples = dataset.samples[: config.limit] if config.limit is not None else dataset.samples
     out = Path(config.out) if config.out else Path("vidseek-eval") / dataset.task
-    name = run_name(config.method, config.model, config.frames, config.fps)
+    name = run_name(config.method, config.model, config.frames, config.fps, config.sampling)
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
     samples_file = folder / SAMPLES_FILE
     context = MethodContext(model=config.model, frames=config.frames, fps=config.fps,
-                            seed=config.seed, library=out / "library")
+                            seed=config.seed, library=out / "library", sampling=config.sampling)
     method = make_method(config.method, context)
     reason = method.unavailable()
-    kept: dict[str, dict[str, Any]] = {}
+    kept: dict[str, SampleRecord] = {}
     if config.resume:
-        kept = {r["id"]: r for r in read_records(samples_file)
-                if r.get("status") in ("ok", "skipped") and r.get("run") == name}
+        kept = {r.id: r for r in read_records(samples_file)
+                if r.status in ("ok", "skipped") and r.run == name}
     wanted = {s.id for s in samples}
     kept = {k: v for k, v in kept.items() if k in wanted}
     if not config.resume or reason:
         samples_file.write_text("")
     else:  # rewrite without failed or partial lines, which run again
-        samples_file.write_text("".join(json.dumps(r) + "\n" for r in kept.values()))
+        samples_file.write_text("".join(write_record(r) for r in kept.values()))
     pending = [s for s in samples if s.id not in kept]
     ran = 0
     try:
@@ -169,7 +179,7 @@ def run_eval(config: EvalConfig, *, progress: Progress | None = None) -> EvalRes
             ran = _run_samples(method, context, config, name, pending, samples_file, progress)
     finally:
         context.close()
-    records = {r["id"]: r for r in read_records(samples_file)}
+    records = {r.id: r for r in read_records(samples_file)}
     ordered = [records[s.id] for s in samples if s.id in records]
     summary = _summary(config, dataset, name, ordered, reason)
     (folder / RESULTS_FILE).write_text(json.dumps(summary, indent=1) + "\n")
@@ -187,15 +197,19 @@ def run_eval(config: EvalConfig, *, progress: Progress | None = None) -> EvalRes
 def _run_samples(method: Method, context: MethodContext, config: EvalConfig, name: str,
                  pending: list[Sample], samples_file: Path, progress: Progress | None) -> int:
     failed_videos = _index(method, context, pending)
+    try:
+        method.prepare([s for s in pending if s.video not in failed_videos])
+    except Exception as exc:  # noqa: BLE001 - the samples then fail one by one, recorded
+        log.warning("could not prepare the %s method: %s", method.name, exc)
     lock = threading.Lock()
     done = 0
     total = len(pending)
     if progress:
         progress(0, total)
 
-    def one(index: int, sample: Sample) -> dict[str, Any]:
+    def one(index: int, sample: Sample) -> SampleRecord:
         if sample.video in failed_videos:
-            return _record(name, index, sample, error=failed_videos[sample.video])
+            return make_record(name, index, sample, error=failed_videos[sample.video])
         return _answer(method, config, name, index, sample)
 
     with samples_file.open("a", encoding="utf-8") as f, ThreadPoolExecutor(
@@ -204,7 +218,7 @@ def _run_samples(method: Method, context: MethodContext, config: EvalConfig, nam
         for future in as_completed(futures):
             record = future.result()
             with lock:
-                f.write(json.dumps(record) + "\n")
+                f.write(write_record(record))
                 f.flush()
                 os.fsync(f.fileno())  # a kill loses at most the sample under way
                 done += 1
@@ -231,9 +245,12 @@ def _index(method: Method, context: MethodContext, pending: list[Sample]) -> dic
 
 
 def _answer(method: Method, config: EvalConfig, name: str, index: int,
-            sample: Sample) -> dict[str, Any]:
+            sample: Sample) -> SampleRecord:
     started = time.perf_counter()
     try:
+        if sample.image is not None and not method.takes_images:
+            raise SkipSample(f"the {method.name} method takes questions in words, and this "
+                             "query is a picture")
         if not Path(sample.video).is_file():
             raise FileNotFoundError(f"video {sample.video} not found; put the benchmark's "
                                     "videos where docs/benchmarks.md says")
@@ -243,16 +260,16 @@ def _answer(method: Method, config: EvalConfig, name: str, index: int,
                 and len(sample.options or []) > 1):
             consistency = _consistency(method, config, sample, prediction)
     except SkipSample as exc:
-        return _record(name, index, sample, status="skipped", error=str(exc))
+        return make_record(name, index, sample, status="skipped", error=str(exc))
     except Exception as exc:  # noqa: BLE001 - one failing sample is recorded, not fatal
-        return _record(name, index, sample, error=f"{type(exc).__name__}: {exc}",
+        return make_record(name, index, sample, error=f"{type(exc).__name__}: {exc}",
                        seconds=time.perf_counter() - started)
-    return _record(name, index, sample, prediction=prediction, consistency=consistency,
+    return make_record(name, index, sample, prediction=prediction, consistency=consistency,
                    seconds=time.perf_counter() - started)
 
 
 def _consistency(method: Method, config: EvalConfig, sample: Sample,
-                 first: Prediction) -> dict[str, Any]:
+                 first: Prediction) -> Consistency:
     """Ask again with the options in another (seeded) order; same option chosen?"""
     count = len(sample.options)
     order = [int(i) for i in sample_rng(config.seed, sample.id, "options").permutation(count)]
@@ -260,38 +277,40 @@ def _consistency(method: Method, config: EvalConfig, sample: Sample,
         order = order[1:] + order[:1]
     again = method.predict(with_options(sample, order))
     chosen = order[again.choice] if again.choice is not None else None
-    return {"order": order, "choice": chosen, "text": again.text,
-            "consistent": chosen is not None and chosen == first.choice,
-            "cost": again.cost.model_dump()}
+    return Consistency(order=order, choice=chosen, text=again.text,
+                       consistent=chosen is not None and chosen == first.choice,
+                       cost=again.cost.model_copy())
 
 
-def _record(name: str, index: int, sample: Sample, *, prediction: Prediction | None = None,
-            status: str | None = None, error: str | None = None,
-            consistency: dict[str, Any] | None = None, seconds: float = 0.0) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "id": sample.id, "run": name, "task": sample.task, "kind": sample.kind,
-        "status": status or ("ok" if prediction is not None else "error"), "error": error,
-        "video": str(sample.video), "question": sample.question, "options": sample.options,
-        "answer": sample.answer, "answer_text": sample.answer_text,
-        "windows": [list(w) for w in sample.windows], "clip": sample.clip,
-        "category": sample.category, "duration_group": sample.duration_group,
-        "duration": sample.duration if sample.duration is not None else _length(sample.video),
-        "seconds": round(seconds, 4),
-    }
+def make_record(name: str, index: int, sample: Sample, *,
+                prediction: Prediction | None = None, status: str | None = None,
+                error: str | None = None, consistency: Consistency | None = None,
+                seconds: float = 0.0) -> SampleRecord:
+    """The record of one sample: the sample as released, and what the method answered (or
+    the error / skip reason)."""
+    record = SampleRecord(
+        id=sample.id, run=name, task=sample.task, kind=sample.kind,
+        status=status or ("ok" if prediction is not None else "error"), error=error,
+        video=str(sample.video), question=sample.question,
+        image=None if sample.image is None else str(sample.image), options=sample.options,
+        answer=sample.answer, answer_text=sample.answer_text, windows=list(sample.windows),
+        clip=sample.clip, category=sample.category, duration_group=sample.duration_group,
+        duration=sample.duration if sample.duration is not None else _length(sample.video),
+        extra=sample.extra, seconds=round(seconds, 4))
     if sample.task == "qvhighlights" and sample.extra.get("relevant_clip_ids"):
         from vidseek.eval.datasets.qvhighlights import clip_labels
 
-        record["clip_labels"] = clip_labels(sample)
+        record.clip_labels = clip_labels(sample)
     if prediction is not None:
-        record.update({
-            "prediction": prediction.text, "choice": prediction.choice,
-            "correct": (prediction.choice == sample.answer
-                        if sample.kind == "mc" and sample.answer is not None else None),
-            "found": prediction.found, "confidence": prediction.confidence,
-            "predicted_windows": [list(w) for w in prediction.windows],
-            "frame_times": prediction.frame_times, "cost": prediction.cost.model_dump(),
-            "steps": prediction.steps, "notes": prediction.notes, "consistency": consistency,
-        })
+        record.prediction, record.choice = prediction.text, prediction.choice
+        record.correct = (prediction.choice == sample.answer
+                          if sample.kind == "mc" and sample.answer is not None else None)
+        record.found, record.confidence = prediction.found, prediction.confidence
+        record.predicted_windows = list(prediction.windows)
+        record.evidence = list(prediction.evidence)
+        record.frame_times = list(prediction.frame_times)
+        record.cost, record.steps = prediction.cost.model_copy(), prediction.steps
+        record.notes, record.consistency = list(prediction.notes), consistency
     return record
 
 
@@ -306,10 +325,11 @@ def _length(video: Path) -> float | None:
         return None
 
 
-def _summary(config: EvalConfig, dataset: Dataset, name: str, records: list[dict[str, Any]],
+def _summary(config: EvalConfig, dataset: Dataset, name: str, records: list[SampleRecord],
              reason: str | None) -> dict[str, Any]:
     head = {"task": dataset.task, "run": name, "method": config.method,
             "model": config.model or "embedded", "frames": config.frames, "fps": config.fps,
+            "sampling": config.sampling,
             "seed": config.seed, "limit": config.limit}
     if reason:
         return {**head, "status": "not run", "reason": reason}
@@ -335,7 +355,8 @@ def _manifest(config: EvalConfig, dataset: Dataset, name: str, method: Method,
                                 "models": lib.models.model_dump(exclude_none=True)})
         except Exception as exc:  # noqa: BLE001 - the manifest says what it could not read
             library["error"] = str(exc)
-    settings = {"frames": config.frames, "fps": config.fps, "limit": config.limit,
+    settings = {"frames": config.frames, "fps": config.fps, "sampling": config.sampling,
+                "limit": config.limit,
                 "workers": config.workers, "seed": config.seed, "resume": config.resume,
                 "consistency": config.consistency}
     return build_manifest(

@@ -11,11 +11,20 @@ from vidseek.media.frames import (
     Frame,
     Size,
     VideoReader,
+    fit,
     sample_frames,
     uniform_times,
 )
 from vidseek.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo, probe
-from vidseek.media.shots import DETECTION_SIZE, Shot, ShotBoundary, ShotDetector, detect_shots
+from vidseek.media.shots import (
+    DETECTION_SIZE,
+    Shot,
+    ShotBoundary,
+    ShotDetector,
+    boundaries_in,
+    detect_shots,
+    join_boundaries,
+)
 from vidseek.media.thumbnails import Thumbnail, encode_image, thumbnails
 
 __all__ = [
@@ -33,8 +42,11 @@ __all__ = [
     "Thumbnail",
     "VideoReader",
     "VideoStreamInfo",
+    "boundaries_in",
     "detect_shots",
     "encode_image",
+    "fit",
+    "join_boundaries",
     "probe",
     "read_audio",
     "sample_frames",

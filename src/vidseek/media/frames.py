@@ -5,11 +5,26 @@ request it picks the cheaper of two ways to get there (decode on from where it i
 to the keyframe before the target), and while it decodes towards a far target it lets the
 decoder drop non-reference frames, which nothing else depends on. Each :class:`Frame` carries
 the exact presentation time of the picture it holds.
+
+Seeking is checked, because a keyframe is not always a clean place to start decoding:
+
+- *Stream-wide decoder state.* FFmpeg's H.264 decoder learns which x264 build wrote a stream
+  from an SEI message in its first frame and works around that build's known bugs; a decoder
+  that seeks before reading it decodes the mid-stream keyframes of affected streams (old
+  x264, 4:4:4: ``imageio_cockatoo.mp4``) into green garbage. So before its first seek the
+  reader decodes the stream's first frame, as a player that starts at the beginning does.
+- *Restart points that are not clean.* A keyframe may depend on something that came before
+  it (parameter sets sent once in-band, a spliced stream, an open GOP a decoder cannot
+  restart at). When a picture decoded after a seek reports damage (a packet that fails to
+  decode, or a frame FFmpeg flags corrupt), the keyframe the seek landed on is remembered as
+  unclean and decoding restarts from an earlier keyframe (at worst the stream start), so the
+  frames equal those of a decode from the start. ``DecodeStats.restarts`` counts this.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +37,9 @@ from vidseek.errors import MediaError
 from vidseek.media._open import StreamClock, open_input, timeline_origin
 from vidseek.media.probe import MediaInfo, probe
 
-__all__ = ["DecodeStats", "Frame", "Size", "VideoReader", "sample_frames", "uniform_times"]
+__all__ = [
+    "DecodeStats", "Frame", "Size", "VideoReader", "fit", "sample_frames", "uniform_times",
+]
 
 Size = int | tuple[int, int] | None
 """Output size: ``None`` keeps the display size, an int caps the longer side, (w, h) is exact."""
@@ -67,12 +84,16 @@ class DecodeStats:
     seeks: int = 0
     fallbacks: int = 0
     """Times a skipped non-reference frame turned out to be needed and was decoded again."""
+    restarts: int = 0
+    """Times a seek landed on a keyframe that decoded damaged pictures, so decoding started
+    again from an earlier one."""
 
 
 class _Decoder:
     """Decodes one video stream forward from a position, optionally dropping non-reference
     frames for packets before ``skip_below`` (pts). Remembers the highest pts it allowed the
-    decoder to drop, so that callers can tell when a dropped frame was the one they wanted."""
+    decoder to drop, so that callers can tell when a dropped frame was the one they wanted,
+    and whether anything decoded since the last seek was damaged."""
 
     def __init__(self, path: Path, container, stream, stats: DecodeStats) -> None:
         self.path = path
@@ -83,6 +104,15 @@ class _Decoder:
         self.skip_all_nonref = False
         self.skipped_max: int | None = None
         self.produced = False
+        self.landed: int | None = None
+        """pts of the first frame after the last seek (None before any seek)."""
+        self.damaged_at: int | None = None
+        """pts of the first packet that failed to decode, or of the first frame that came out
+        corrupt or after a failed packet, since the last seek (None: nothing damaged)."""
+        self.judged = False
+        """Whether the damage since the last seek was already looked into."""
+        self._failed = False
+        self._primed = False
         self._frames = self._decode()
 
     def plain(self) -> None:
@@ -91,11 +121,17 @@ class _Decoder:
         self.skip_all_nonref = False
 
     def seek(self, pts: int) -> None:
+        if not self._primed:
+            self._primed = True
+            if not self.produced:
+                self.next()  # learn the stream-wide state of its first frame (module docstring)
         self.container.seek(pts, stream=self.stream, backward=True)
         self.stream.codec_context.flush_buffers()
         self.stats.seeks += 1
         self.skipped_max = None
         self.produced = False
+        self.landed = self.damaged_at = None
+        self.judged = self._failed = False
         self._frames = self._decode()
 
     def next(self) -> av.VideoFrame | None:
@@ -114,13 +150,20 @@ class _Decoder:
                 bad = 0
             except av.FFmpegError as exc:
                 bad += 1
+                self._failed = True
+                if self.damaged_at is None and packet.pts is not None and self._primed:
+                    self.damaged_at = packet.pts
                 if bad > _MAX_BAD_PACKETS:
                     raise MediaError(self.path, f"video data cannot be decoded ({exc})") from exc
                 continue
             for frame in frames:
                 if frame.pts is not None:
                     self.stats.frames_decoded += 1
+                    if self.landed is None and self._primed:
+                        self.landed = frame.pts
                     self.produced = True
+                    if self.damaged_at is None and (self._failed or frame.is_corrupt):
+                        self.damaged_at = frame.pts
                     yield frame
 
     def _skip_mode(self, packet) -> str:
@@ -162,6 +205,7 @@ class VideoReader:
         self._clock = StreamClock(self._stream, timeline_origin(self._container))
         self._first_pts = self._clock.pts(self.info.video.start)
         self._keyframes: list[int] | None = None
+        self._unclean: set[int] = set()  # keyframes (pts) that decode damaged after a seek
         self._decoder = _Decoder(self.path, self._container, self._stream, self.stats)
         self._frame_ticks = max(1, self._clock_ticks(1 / max(self.info.video.fps, 1.0)))
 
@@ -217,6 +261,7 @@ class VideoReader:
                 self.stats.fallbacks += 1
                 dec.skip_below = None
                 prev, ahead = self._advance(None, self._seek_to(target), target)
+            prev, ahead = self._restart_if_damaged(prev, ahead, target)
             shown = prev if prev is not None else ahead
             if shown is None:
                 raise MediaError(self.path, f"no frame decodes at {t:.3f} s")
@@ -303,7 +348,9 @@ class VideoReader:
         seen: set[float] = set()
         for t in uniform_times(count, start, end):
             frame = self._keyframe_at(self._clock.pts(t), convert)
-            if frame is not None and frame.time not in seen:
+            if frame is None:  # an unclean keyframe: the exact frame instead
+                frame = next(self.at([t], size=size))
+            if frame.time not in seen:
                 seen.add(frame.time)
                 yield Frame(frame.time, frame.image, requested=t, keyframe=frame.keyframe)
 
@@ -324,8 +371,13 @@ class VideoReader:
         end = self.duration if end is None else end
         convert = _Converter(self.info, size)
         dec = self._begin()
+        if start > 0:  # the first frame at or after start, decoded from a clean keyframe
+            before = self._clock.pts(start) - 1
+            _, frame = self._restart_if_damaged(*self._advance(None, self._seek_to(before),
+                                                               before), before)
+        else:
+            frame = dec.next()
         dec.skip_all_nonref = reference_only
-        frame = self._seek_to(self._clock.pts(start)) if start > 0 else dec.next()
         while frame is not None:
             t = self._clock.seconds(frame.pts)
             if t >= end:
@@ -361,11 +413,18 @@ class VideoReader:
         here = self._first_pts if here is None else here
         if target <= here:
             return False
-        keyframes = self._keyframe_index()
-        if keyframes:
-            i = bisect.bisect_right(keyframes, target) - 1
-            return i >= 0 and keyframes[i] > here + _SEEK_COST_FRAMES * self._frame_ticks
+        if self._keyframe_index():
+            restart = self._clean_keyframe(target)
+            return restart is not None and restart > here + _SEEK_COST_FRAMES * self._frame_ticks
         return target - here > self._clock_ticks(_UNINDEXED_SEEK_DISTANCE)
+
+    def _clean_keyframe(self, target: int) -> int | None:
+        """The last indexed keyframe at or before ``target`` not known to be unclean."""
+        keyframes = self._keyframe_index()
+        i = bisect.bisect_right(keyframes, target) - 1
+        while i >= 0 and keyframes[i] in self._unclean:
+            i -= 1
+        return keyframes[i] if i >= 0 else None
 
     def _keyframe_index(self) -> list[int]:
         """Presentation times (pts) of the keyframes the container indexes.
@@ -388,14 +447,44 @@ class VideoReader:
         dec = self._decoder
         back = self._clock_ticks(1.0)
         position = target
+        if self._unclean:
+            clean = self._clean_keyframe(target)
+            position = self._first_pts if clean is None else min(target, clean)
         while True:
             dec.seek(position)
             first = dec.next()
+            if (first is not None and first.pts in self._unclean and first.pts <= target
+                    and position > self._first_pts):
+                position = max(self._first_pts, min(position, first.pts) - back)
+                back *= 2
+                continue
             # Nothing decoding after a seek means it landed past the last keyframe.
             if position <= self._first_pts or (first is not None and first.pts <= target):
                 return first
             position = max(self._first_pts, position - back)
             back *= 2
+
+    def _restart_if_damaged(self, prev, ahead, target: int):
+        """``prev, ahead`` around ``target`` again, decoded from earlier keyframes while the
+        keyframe the last seek landed on turns out to be unclean (see the module docstring).
+
+        Damage is blamed on the landing keyframe only when it shows before the keyframe
+        blamed last (decoding from an earlier start then still failed at the same place:
+        the file itself is damaged there, and nothing more is tried).
+        """
+        dec = self._decoder
+        blamed = math.inf
+        while (not dec.judged and dec.damaged_at is not None and dec.landed is not None
+               and dec.landed > self._first_pts and dec.damaged_at < blamed):
+            blamed = dec.landed
+            self._unclean.add(blamed)
+            self.stats.restarts += 1
+            dec.skip_below = None
+            prev, ahead = self._advance(None, self._seek_to(target), target)
+        if dec.damaged_at is not None and dec.damaged_at >= blamed:
+            self._unclean.discard(blamed)  # the damage is in the file, not in the restart
+        dec.judged = dec.damaged_at is not None
+        return prev, ahead
 
     def _keyframe_at(self, position: int, convert: _Converter) -> Frame | None:
         """The keyframe a seek to ``position`` lands on (the first frame out after a seek)."""
@@ -403,6 +492,10 @@ class VideoReader:
         dec.plain()
         dec.seek(position)
         frame = dec.next()
+        if frame is not None and dec.damaged_at is not None and frame.pts > self._first_pts:
+            self._unclean.add(frame.pts)  # callers decode the exact frame instead
+            self.stats.restarts += 1
+            return None
         return None if frame is None else self._frame(frame, convert)
 
     def _begin(self) -> _Decoder:
@@ -484,6 +577,19 @@ def _fit(display: tuple[int, int], size: Size) -> tuple[int, int]:
 def _even(x: float) -> int:
     # swscale and most encoders want even sizes for 4:2:0 pictures.
     return max(2, int(round(x / 2)) * 2)
+
+
+def fit(frame: Frame, size: int) -> Frame:
+    """The frame with its longer side at most ``size`` pixels (area-averaged), or itself."""
+    height, width = frame.image.shape[:2]
+    if max(height, width) <= size:
+        return frame
+    import cv2
+
+    scale = size / max(height, width)
+    image = cv2.resize(frame.image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                       interpolation=cv2.INTER_AREA)
+    return dataclasses.replace(frame, image=image)
 
 
 def uniform_times(count: int, start: float, end: float) -> Iterator[float]:

@@ -34,7 +34,9 @@ __all__ = [
     "Shot",
     "ShotBoundary",
     "ShotDetector",
+    "boundaries_in",
     "detect_shots",
+    "join_boundaries",
     "refine_cuts",
     "shots_between",
 ]
@@ -338,21 +340,19 @@ def detect_shots(
     length = probe(source).duration
     parts = _parts(length, workers)
     if len(parts) == 1:
-        found = _boundaries_in(source, 0.0, length, settings, progress)
+        found = boundaries_in(source, 0.0, length, settings, progress)
     else:
         found = []
         context = multiprocessing.get_context("spawn")  # fork would copy open decoders
         with ProcessPoolExecutor(len(parts), mp_context=context) as pool:
-            jobs = [pool.submit(_boundaries_in, source, a, b, settings) for a, b in parts]
+            jobs = [pool.submit(boundaries_in, source, a, b, settings) for a, b in parts]
             done = 0.0
             for job, (a, b) in zip(jobs, parts):
                 found.extend(job.result())
                 done += b - a
                 if progress is not None:
                     progress(done)
-    found.sort(key=lambda b: b.time)
-    length = length if duration is None else duration
-    return shots_between(_thin(found, settings["min_shot"]), length)
+    return join_boundaries(found, length if duration is None else duration, settings)
 
 
 def _parts(length: float, workers: int | None) -> list[tuple[float, float]]:
@@ -362,17 +362,27 @@ def _parts(length: float, workers: int | None) -> list[tuple[float, float]]:
     return list(zip(edges, edges[1:]))
 
 
-def _boundaries_in(
+def boundaries_in(
     path: str | Path,
     start: float,
     end: float,
-    settings: dict,
+    settings: dict | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> list[ShotBoundary]:
-    """Boundaries whose time lies in [start, end), reading some context on either side."""
+    """Boundaries whose time lies in [start, end), reading some context on either side, so
+    that the boundaries of consecutive ranges together equal those of one pass (join them
+    with :func:`join_boundaries`).
+
+    Args:
+        path: the video.
+        start: first time, seconds.
+        end: end (exclusive), seconds.
+        settings: a :class:`ShotDetector`'s settings (default: the defaults).
+        progress: called with how many seconds past ``start`` are done.
+    """
     from vidseek.media.frames import VideoReader
 
-    detector = ShotDetector(**settings)
+    detector = ShotDetector(**(settings or ShotDetector().settings))
     margin = _context_seconds(detector)
     with VideoReader(path) as reader:
         frames = reader.frames(
@@ -391,6 +401,14 @@ def _context_seconds(detector: ShotDetector) -> float:
     """How far around a time the detector looks: the slow signal spans four windows, the cut
     test one second each side."""
     return 4 * detector.window + 1.0 + detector.min_shot
+
+
+def join_boundaries(found: Iterable[ShotBoundary], duration: float,
+                    settings: dict | None = None) -> list[Shot]:
+    """The shots of a video from the boundaries found in its ranges (:func:`boundaries_in`),
+    in any order: sorted, thinned as one pass thins them, and cut at ``duration``."""
+    min_shot = (settings or ShotDetector().settings)["min_shot"]
+    return shots_between(_thin(sorted(found, key=lambda b: b.time), min_shot), duration)
 
 
 def shots_between(boundaries: list[ShotBoundary], duration: float) -> list[Shot]:

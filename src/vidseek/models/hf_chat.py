@@ -1,7 +1,7 @@
 """Hugging Face transformers vision-language models (image-text-to-text: Qwen2-VL, Qwen2.5-VL,
 SmolVLM / Idefics3, LLaVA...) as a `ChatModel`, run in this process with torch.
 
-Spec strings (dispatched by `vidseek.models.chat.resolve_chat_model`):
+Spec strings (resolve them with ``vidseek.models.resolve("chat", spec)``):
 
     hf:/path/to/SmolVLM-256M-Instruct              a ``save_pretrained`` folder
     hf:/path/to/model#device=cuda,dtype=bfloat16   with loading options after ``#``
@@ -30,7 +30,6 @@ import base64
 import binascii
 import io
 import json
-import os
 import re
 import threading
 import time
@@ -38,9 +37,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vidseek.models.chat import ChatMessage, ChatModelError, ChatReply
+from vidseek.models.hub import local_files_only
+from vidseek.models.messages import ChatMessage, ChatReply
+from vidseek.models.protocols import ChatModelError
 
-__all__ = ["TransformersChat", "resolve_hf_chat"]
+__all__ = ["TransformersChat"]
 
 DEFAULT_MAX_NEW_TOKENS = 512
 """Reply length when `chat` is given no ``max_tokens``."""
@@ -54,35 +55,6 @@ _OPTIONS = ("device", "dtype", "threads", "max_new_tokens")
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _TOOL_CALL = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
 _DTYPES = ("float32", "float16", "bfloat16")
-
-
-def resolve_hf_chat(spec: str, **options: Any) -> TransformersChat:
-    """A `TransformersChat` for the part of an ``hf:`` spec after ``hf:``.
-
-    Args:
-        spec: ``/path/to/dir``, ``/path/to/dir#device=cpu,dtype=float32`` or ``org/name``.
-        **options: passed to `TransformersChat`; they override those in the spec.
-
-    Raises:
-        ChatModelError: no path, an unknown option, or a folder that does not exist.
-    """
-    source, options_text = _split_options(spec.strip())
-    if not source:
-        raise ChatModelError(f"'hf:{spec}' names no model; write {_SPEC_FORM}")
-    spec_options: dict[str, Any] = {}
-    for item in filter(None, (x.strip() for x in options_text.split(","))):
-        key, sep, value = item.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or key not in _OPTIONS:
-            raise ChatModelError(f"'hf:{spec}': unknown option {item!r}; the options are "
-                                 f"{', '.join(k + '=...' for k in _OPTIONS)}")
-        if key in ("threads", "max_new_tokens"):
-            if not value.isdigit():
-                raise ChatModelError(f"'hf:{spec}': {key} must be a whole number, got {value!r}")
-            spec_options[key] = int(value)
-        else:
-            spec_options[key] = value
-    return TransformersChat(source, **{**spec_options, **options})
 
 
 def _split_options(spec: str) -> tuple[str, str]:
@@ -144,6 +116,42 @@ class TransformersChat:
         self._torch: Any = None
         self._template = ""
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_spec(cls, spec: str, **options: Any) -> TransformersChat:
+        """The model an ``hf:`` spec names; it loads on the first `chat`.
+        ``vidseek.models.resolve("chat", spec)`` calls this for ``hf:`` specs.
+
+        Args:
+            spec: ``hf:/path/to/dir``, ``hf:/path/to/dir#device=cpu,dtype=float32`` or
+                ``hf:org/name``.
+            **options: passed to `TransformersChat`; they override those in the spec.
+
+        Raises:
+            ChatModelError: not an ``hf:`` spec, no path, an unknown option, or a folder
+                that does not exist.
+        """
+        kind, sep, rest = spec.strip().partition(":")
+        if kind != "hf" or not sep:
+            raise ChatModelError(f"{spec!r} is not a transformers model spec; write {_SPEC_FORM}")
+        source, options_text = _split_options(rest.strip())
+        if not source:
+            raise ChatModelError(f"'hf:{rest}' names no model; write {_SPEC_FORM}")
+        spec_options: dict[str, Any] = {}
+        for item in filter(None, (x.strip() for x in options_text.split(","))):
+            key, sep, value = item.partition("=")
+            key, value = key.strip(), value.strip()
+            if not sep or key not in _OPTIONS:
+                raise ChatModelError(f"'hf:{rest}': unknown option {item!r}; the options are "
+                                     f"{', '.join(k + '=...' for k in _OPTIONS)}")
+            if key in ("threads", "max_new_tokens"):
+                if not value.isdigit():
+                    raise ChatModelError(f"'hf:{rest}': {key} must be a whole number, got "
+                                         f"{value!r}")
+                spec_options[key] = int(value)
+            else:
+                spec_options[key] = value
+        return cls(source, **{**spec_options, **options})
 
     @property
     def supports_tools(self) -> bool:
@@ -213,15 +221,14 @@ class TransformersChat:
                                  "Hugging Face model folder (save one with save_pretrained, "
                                  "or download a model such as HuggingFaceTB/SmolVLM-256M-"
                                  "Instruct with 'hf download')")
+        # a local folder never downloads; a hub name only when the user allowed it
+        local_only = local_files_only() if self.is_hub_name else True
         torch, transformers = _import_torch_stack(self.source)
         if self.threads:
             torch.set_num_threads(int(self.threads))
         device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype_name = self.dtype or ("float32" if device == "cpu" else "bfloat16")
-        allowed = self.is_hub_name and _downloads_allowed()
-        if self.is_hub_name and not allowed:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a blocked download hangs otherwise
-        where: dict[str, Any] = {"local_files_only": not allowed}
+        where: dict[str, Any] = {"local_files_only": local_only}
         major = int(transformers.__version__.split(".")[0])
         dtype_key = "dtype" if major >= 5 else "torch_dtype"
         try:
@@ -424,14 +431,14 @@ def _picture(source: Any) -> Any:
         if text.startswith(("http://", "https://")):
             raise ChatModelError(f"a transformers model runs offline and cannot fetch "
                                  f"{text[:80]}; send the picture as a data: URL "
-                                 "(vidseek.models.chat.image_part)")
+                                 "(vidseek.models.messages.image_part)")
         path = Path(text.removeprefix("file://"))
         with Image.open(path) as picture:
             return picture.convert("RGB")
     except (OSError, ValueError, binascii.Error) as exc:
         raise ChatModelError(f"cannot read the picture {text[:60]!r}: {exc}; send RGB "
                              "pictures as base64 JPEG or PNG data: URLs "
-                             "(vidseek.models.chat.image_part)", detail=str(exc)) from exc
+                             "(vidseek.models.messages.image_part)", detail=str(exc)) from exc
 
 
 def _call_parts(call: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -516,12 +523,6 @@ def _import_torch_stack(source: str) -> tuple[Any, Any]:
                              f"({exc}); or serve the model with vLLM or Ollama and use "
                              "'openai:URL#MODEL'", detail=str(exc)) from exc
     return torch, transformers
-
-
-def _downloads_allowed() -> bool:
-    from vidseek.models.clip import downloads_allowed
-
-    return downloads_allowed()
 
 
 def _version(package: str) -> str:

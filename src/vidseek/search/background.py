@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vidseek.models.embeddings import TextEmbedder
+from vidseek.models.protocols import TextEmbedder
 
 __all__ = ["BACKGROUND_PASSAGES", "BACKGROUND_QUERIES", "Background"]
 

@@ -25,9 +25,9 @@ from vidseek.types import Observation
 
 __all__ = ["TEXT_KINDS", "Hit", "space_hits", "text_hits"]
 
-TEXT_KINDS = ("speech", "text", "visual", "caption", "person")
+TEXT_KINDS = ("speech", "text", "visual", "caption", "person", "sound")
 """Observation kinds whose text the text channel searches."""
-_LABEL_KINDS = frozenset({"visual", "person"})  # a few label words, not a sentence
+_LABEL_KINDS = frozenset({"visual", "person", "sound"})  # a few label words, not a sentence
 _FTS_WORD = re.compile(r"[^\W_]+")
 _DISTINCT_AMONG = 10  # "distinct": relative less the median of the best 10 candidates
 
@@ -68,12 +68,33 @@ def text_hits(store: Store, query: str, query_vector: np.ndarray, background: Ba
     Features: ``cosine`` (query and passage vectors), ``relative`` (the cosine less the
     mean of how similar the query and the passage usually are to unrelated texts: CSLS,
     which corrects for texts that are close to everything), ``distinct`` (``relative`` less
-    the median ``relative`` of the query's 10 best candidates), ``coverage`` (share of the
-    query's words present) and ``label`` (1 for a few label words rather than a sentence).
+    the median ``relative`` of the query's 10 best candidates of every text kind, so that a
+    hit scores the same whichever kinds are searched), ``coverage`` (share of the query's
+    words present) and ``label`` (1 for a few label words rather than a sentence).
     """
     kinds = list(kinds)
-    words = content_words(query)
+    if not kinds:
+        return []
     vector = np.asarray(query_vector, dtype=np.float32)
+    hits = _candidates(store, query, vector, background, video_id=video_id, kinds=kinds,
+                       limit=limit)
+    every = hits if set(kinds) >= set(TEXT_KINDS) else _candidates(
+        store, query, vector, background, video_id=video_id, kinds=TEXT_KINDS, limit=limit)
+    if every:
+        # an answer stands out from the other candidates; the best of nothing does not
+        usual = float(np.median(sorted((h.features["relative"] for h in every),
+                                       reverse=True)[:_DISTINCT_AMONG]))
+        for hit in hits:
+            hit.features["distinct"] = hit.features["relative"] - usual
+    return hits
+
+
+def _candidates(store: Store, query: str, vector: np.ndarray, background: Background, *,
+                video_id: str | None, kinds: Iterable[str], limit: int) -> list[Hit]:
+    """The full-text and vector candidates of some kinds, with every feature but
+    ``distinct``."""
+    kinds = list(kinds)
+    words = content_words(query)
     found: dict[tuple, Hit] = {}
 
     def add(obs: Observation, channel: str, cosine: float) -> None:
@@ -87,26 +108,18 @@ def text_hits(store: Store, query: str, query_vector: np.ndarray, background: Ba
         found.setdefault(hit.key, hit)
 
     fts_query = " ".join(_FTS_WORD.findall(query))  # punctuation would be query syntax
-    if fts_query and kinds:
+    if fts_query:
         for obs, _ in _full_text(store, fts_query, video_id=video_id, kinds=kinds, limit=limit):
             cosine = float(np.dot(vector, obs.vector)) if obs.vector is not None else 0.0
             add(obs, "words", cosine)
-    if kinds:
-        for obs, similarity in store.nearest(vector, video_id=video_id, kinds=kinds,
-                                             limit=limit):
-            add(obs, "meaning", similarity)
+    for obs, similarity in store.nearest(vector, video_id=video_id, kinds=kinds, limit=limit):
+        add(obs, "meaning", similarity)
     hits = list(found.values())
     passages = np.asarray([h.observation.vector or np.zeros(len(vector)) for h in hits],
                           dtype=np.float32).reshape(len(hits), len(vector))
     query_level = background.query_level(vector)
     for hit, passage_level in zip(hits, background.passage_levels(passages)):
         hit.features["relative"] = hit.features["cosine"] - (query_level + passage_level) / 2
-    if hits:
-        # an answer stands out from the other candidates; the best of nothing does not
-        usual = float(np.median(sorted((h.features["relative"] for h in hits),
-                                       reverse=True)[:_DISTINCT_AMONG]))
-        for hit in hits:
-            hit.features["distinct"] = hit.features["relative"] - usual
     return hits
 
 

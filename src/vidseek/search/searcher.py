@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from vidseek.errors import QueryError
-from vidseek.models.embeddings import TextEmbedder
-from vidseek.models.rerank import CrossEncoder
+from vidseek.models.protocols import Reranker, TextEmbedder
 from vidseek.search.background import Background
 from vidseek.search.calibration import Calibration, load_calibration
 from vidseek.search.channels import TEXT_KINDS, Hit, space_hits, text_hits
@@ -57,7 +56,7 @@ class Searcher:
     def __init__(self, store: Store, *, text_embedder: Callable[[], TextEmbedder],
                  encoders: Callable[[], list[SpaceEncoder]] = list,
                  calibration: Calibration | None = None,
-                 reranker: Callable[[], CrossEncoder] | None = None) -> None:
+                 reranker: Callable[[], Reranker] | None = None) -> None:
         self.store = store
         self._text_embedder = text_embedder
         self._encoders = encoders

@@ -36,10 +36,12 @@ def create_app(library: Library, *, token: str | None = None,
     from fastapi.responses import FileResponse
     from fastapi.staticfiles import StaticFiles
 
-    from vidseek.server import indexing, query, videos
     from vidseek.server.errors import install_error_handlers
     from vidseek.server.guard import Guard
+    from vidseek.server.indexing import router as indexing_routes
     from vidseek.server.jobs import Jobs
+    from vidseek.server.query import router as query_routes
+    from vidseek.server.videos import router as video_routes
 
     jobs = Jobs(library)
 
@@ -60,14 +62,20 @@ def create_app(library: Library, *, token: str | None = None,
     app.state.jobs = jobs
     app.state.upload_limit = upload_limit
     install_error_handlers(app)
-    app.include_router(videos.router)
-    app.include_router(indexing.router)
-    app.include_router(query.router)
+    app.include_router(video_routes)
+    app.include_router(indexing_routes)
+    app.include_router(query_routes)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/favicon.svg", include_in_schema=False)
+    @app.get("/favicon.ico", include_in_schema=False)  # where browsers look without a <link>
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "max-age=86400"})
 
     @app.get("/api/health", tags=["server"], summary="Liveness, version and library size")
     def health() -> dict:

@@ -17,10 +17,11 @@ from vidseek.library import VIDEO_SUFFIXES
 from vidseek.server.errors import ApiError
 from vidseek.server.events import sse_event
 from vidseek.server.jobs import Job
+from vidseek.server.videos import API
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api", tags=["indexing"])
+router = APIRouter(prefix=API, tags=["indexing"])
 
 UPLOADS = "uploads"
 """Folder inside the library where uploaded files are kept."""

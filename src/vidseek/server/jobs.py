@@ -126,25 +126,48 @@ class Jobs:
     def _run(self, job_id: str) -> None:
         with self._lock:
             paths = list(self._jobs[job_id].paths)
-        self._update(job_id, status="running")
-        results: list[IndexResult] = []
+        self._update(job_id, status="running", current=paths[0] if paths else None)
+        done: dict[str, float] = {}  # the fraction of each file indexed so far
+        finished: list[IndexResult] = []
         last = 0.0
-        for i, path in enumerate(paths):
-            self._update(job_id, current=path, progress=i / len(paths))
 
-            def progress(_: Path, fraction: float, i: int = i) -> None:
-                nonlocal last
-                now = time.monotonic()
-                if now - last >= 0.1:  # progress arrives per frame; watchers need less
-                    last = now
-                    self._update(job_id, progress=(i + min(fraction, 1.0)) / len(paths))
+        def publish(current: str | None = None, *, force: bool = False, **changes) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if not force and now - last < 0.1:  # progress arrives per frame; watchers need less
+                return
+            last = now
+            with self._lock:
+                job = self._jobs[job_id]
+                share = min(sum(done.values()) / len(paths), 1.0)
+                job.progress = max(job.progress, share)  # never backwards
+                if current is not None:
+                    job.current = current
+                for name, value in changes.items():
+                    setattr(job, name, value)
+                job.revision += 1
 
-            results.extend(self.library.index([path], progress=progress).results)
-            self._update(job_id, results=list(results))
-        failed = [r for r in results if r.status == "failed"]
+        def progress(path: Path, fraction: float) -> None:
+            with self._lock:
+                done[str(path)] = max(done.get(str(path), 0.0), min(fraction, 1.0))
+            publish(str(path))
+
+        def on_result(result: IndexResult) -> None:
+            with self._lock:
+                done[result.path] = 1.0
+                finished.append(result)
+                results = list(finished)
+            publish(force=True, results=results)
+
+        # One call for every file of the job, so that search indexes are rebuilt once.
+        report = self.library.index([Path(p) for p in paths], progress=progress,
+                                    on_result=on_result)
+        failed = [r for r in report.results if r.status == "failed"]
         error = None
         if failed:
             error = "; ".join(f"{Path(r.path).name}: " + ", ".join(
                 f"{what}: {why}" for what, why in r.errors.items()) for r in failed)
         self._update(job_id, status="failed" if failed else "done", progress=1.0, current=None,
-                     error=error, finished_at=datetime.now(timezone.utc))
+                     results=list(report.results), error=error,
+                     finished_at=datetime.now(timezone.utc))
+

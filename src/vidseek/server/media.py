@@ -4,14 +4,17 @@ browser can seek without downloading the whole file."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vidseek.library import Library
+from vidseek.errors import UnknownVideoError
 from vidseek.server.errors import ApiError
-from vidseek.store import VideoRecord
 
-__all__ = ["MEDIA_TYPES", "find_video", "media_file", "media_response"]
+if TYPE_CHECKING:
+    from vidseek.library import Library
+    from vidseek.store import VideoRecord
+
+__all__ = ["MEDIA_TYPES", "find_video", "kinds_param", "media_file", "media_response"]
 
 MEDIA_TYPES = {
     ".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime",
@@ -20,26 +23,38 @@ MEDIA_TYPES = {
     ".wmv": "video/x-ms-wmv", ".mpg": "video/mpeg", ".mpeg": "video/mpeg",
     ".3gp": "video/3gpp", ".ogv": "video/ogg",
 }
-_ID = re.compile(r"^[0-9a-f]{4,64}$")
 
 
 def find_video(library: Library, ref: str) -> VideoRecord:
-    """The library's video whose id is ``ref`` or starts with it.
+    """The library's video that ``ref`` names: its id, an id prefix, a path it was indexed
+    from, or its file name (as ``GET /api/videos`` shows it).
 
-    Unlike :meth:`Library.video`, never a path: a client must not make the server open files.
+    Unlike :meth:`Library.video`, a path is only compared with the paths the library knows:
+    no file a client names is ever opened.
 
     Raises:
-        ApiError: 404 when no video (or more than one) matches.
+        UnknownVideoError: nothing (or more than one video) matches; a 404 ``unknown_video``.
     """
-    ref = ref.lower()
-    if not _ID.match(ref):
-        raise ApiError(404, "unknown_video",
-                       f"{ref!r} is not a video id; GET /api/videos lists the library")
-    matches = [v for v in library.videos() if v.id.startswith(ref)]
-    if len(matches) != 1:
-        why = "matches several videos; give more of the id" if matches else "no such video"
-        raise ApiError(404, "unknown_video", f"{ref!r}: {why}; GET /api/videos lists the library")
-    return matches[0]
+    try:
+        return library.store.video(ref, open_files=False)
+    except UnknownVideoError as exc:
+        raise exc.advised("GET /api/videos lists the library") from None
+
+
+def kinds_param(given: list[str] | None) -> list[str] | None:
+    """The ``kind`` query parameter (repeated or comma-separated), checked against the known
+    kinds.
+
+    Raises:
+        ApiError: 422 ``unknown_kind`` naming the kinds there are.
+    """
+    from vidseek.errors import QueryError
+    from vidseek.views import kinds
+
+    try:
+        return kinds(given)
+    except QueryError as exc:
+        raise ApiError(422, "unknown_kind", str(exc)) from None
 
 
 def media_file(record: VideoRecord) -> Path:

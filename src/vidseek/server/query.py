@@ -7,32 +7,23 @@ import asyncio
 import json
 import threading
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from vidseek import views
+from vidseek.kinds import KINDS
 from vidseek.server.errors import describe, error_body
 from vidseek.server.events import sse_event
-from vidseek.server.media import find_video
-from vidseek.types import Answer, Moment
+from vidseek.server.media import find_video, kinds_param
+from vidseek.server.videos import API
+from vidseek.types import Answer
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api", tags=["query"])
-
-
-def moment_view(moment: Moment) -> dict[str, Any]:
-    """A moment as the API returns it: the record plus the file name and the URLs to show it."""
-    at = moment.thumbnail if moment.thumbnail is not None else moment.start
-    return {
-        **moment.model_dump(mode="json"),
-        "name": Path(moment.path).name,
-        "media_url": f"/api/videos/{moment.video_id}/media",
-        "thumbnail_url": f"/api/videos/{moment.video_id}/thumbnail?t={at:.3f}",
-    }
+router = APIRouter(prefix=API, tags=["query"])
 
 
 @router.get("/search", summary="Moments that answer a query, best first, across the library")
@@ -40,19 +31,20 @@ def search(
     request: Request,
     q: Annotated[str, Query(description="What is said, written, shown or happening.")],
     video: Annotated[list[str] | None, Query(
-        description="Only these videos (ids or id prefixes; repeatable).")] = None,
+        description="Only these videos (file names, ids or id prefixes; repeatable).")] = None,
     kind: Annotated[list[str] | None, Query(
-        description="Only these kinds (repeatable): speech, text, visual, person, caption, "
-                    "image, face.")] = None,
+        description=f"Only these kinds (repeated or comma-separated): {', '.join(KINDS)}.")
+    ] = None,
     k: Annotated[int, Query(ge=1, le=200, description="At most this many moments.")] = 10,
     threshold: Annotated[float | None, Query(
         ge=0, le=1, description="Score a moment needs (default: the calibrated one).")] = None,
 ) -> dict[str, Any]:
     library = request.app.state.library
+    kinds = kinds_param(kind)
     videos = [find_video(library, v).id for v in video] if video else None
     began = time.perf_counter()
-    moments = library.search(q, videos=videos, kinds=kind, k=k, threshold=threshold)
-    return {"query": q, "moments": [moment_view(m) for m in moments],
+    moments = library.search(q, videos=videos, kinds=kinds, k=k, threshold=threshold)
+    return {"query": q, "moments": [views.moment(m, api=API) for m in moments],
             "seconds": round(time.perf_counter() - began, 4)}
 
 
@@ -66,7 +58,7 @@ class BudgetRequest(BaseModel):
 
 
 class AskRequest(BaseModel):
-    video: str = Field(description="The video's id or an id prefix.")
+    video: str = Field(description="The video: its file name, id or an id prefix.")
     question: str = Field(min_length=1)
     options: list[str] | None = Field(default=None, description="Multiple-choice options.")
     model: str | None = Field(default=None, description=(
@@ -75,10 +67,13 @@ class AskRequest(BaseModel):
     budget: BudgetRequest | None = None
 
 
-@router.post("/ask", summary="Answer a question about one video, with evidence and cost")
-def ask(body: AskRequest, request: Request) -> Answer:
+@router.post("/ask", response_model=None, responses={200: {"model": Answer}},
+             summary="Answer a question about one video, with evidence and cost")
+def ask(body: AskRequest, request: Request) -> dict[str, Any]:
+    """The answer, its evidence moments (each as a search returns it, with media and
+    thumbnail URLs), the trace of steps and the cost."""
     library = request.app.state.library
-    return _ask(library, find_video(library, body.video).id, body, None)
+    return views.answer(_ask(library, find_video(library, body.video).id, body, None), api=API)
 
 
 @router.post("/ask/stream", response_class=StreamingResponse,
@@ -98,12 +93,12 @@ async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
         try:
             answer = _ask(library, video_id, body,
                           lambda step: put("step", step.model_dump_json()))
-            put("answer", answer.model_dump_json())
+            put("answer", json.dumps(views.answer(answer, api=API)))
         except Exception as exc:  # noqa: BLE001 - the client hears about it as an event
             status, code, detail = describe(exc)
             partial = getattr(exc, "answer", None)  # AskError: the trace up to the failure
             put("error", json.dumps({**error_body(code, detail), "status": status,
-                                     "answer": partial.model_dump(mode="json")
+                                     "answer": views.answer(partial, api=API)
                                      if partial is not None else None}))
 
     # A thread, not the request's task: the answer finishes (and its trajectory is written)

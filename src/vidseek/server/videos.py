@@ -3,43 +3,26 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from vidseek import views
+from vidseek.kinds import KINDS
 from vidseek.server.errors import ApiError
-from vidseek.server.media import find_video, media_response
-from vidseek.store import VideoRecord
+from vidseek.server.media import find_video, kinds_param, media_response
 
-__all__ = ["router", "video_summary"]
+__all__ = ["router"]
 
-router = APIRouter(prefix="/api/videos", tags=["videos"])
+API = "/api"
+router = APIRouter(prefix=f"{API}/videos", tags=["videos"])
 
 MAX_THUMBNAIL = 1280
 
 
-def video_summary(record: VideoRecord) -> dict[str, Any]:
-    """What the web page shows of a video, with the URLs to fetch the rest."""
-    info = record.info
-    return {
-        "id": record.id,
-        "name": Path(record.paths[-1]).name,
-        "path": record.paths[-1],
-        "duration": info.duration,
-        "width": info.video.display_width,
-        "height": info.video.display_height,
-        "fps": info.video.fps,
-        "has_audio": info.has_audio,
-        "added_at": record.added_at.isoformat(),
-        "media_url": f"/api/videos/{record.id}/media",
-        "thumbnail_url": f"/api/videos/{record.id}/thumbnail?t={info.duration / 2:.3f}",
-    }
-
-
 @router.get("", summary="List the videos in the library")
 def list_videos(request: Request) -> list[dict[str, Any]]:
-    return [video_summary(v) for v in request.app.state.library.videos()]
+    return [views.video(v, api=API) for v in request.app.state.library.videos()]
 
 
 @router.get("/{video}", summary="One video: file, stream details and what was indexed")
@@ -47,8 +30,7 @@ def get_video(video: str, request: Request) -> dict[str, Any]:
     library = request.app.state.library
     record = find_video(library, video)
     kinds = Counter(o.kind for o in library.store.observations(record.id))
-    return {**video_summary(record), "paths": record.paths,
-            "info": record.info.model_dump(mode="json"), "observations": dict(kinds)}
+    return {**views.video(record, detail=True, api=API), "observations": dict(kinds)}
 
 
 @router.get("/{video}/observations",
@@ -57,14 +39,16 @@ def observations(
     video: str,
     request: Request,
     kind: Annotated[list[str] | None, Query(
-        description="Only these kinds (repeatable): speech, text, shot, face, person, ...")] = None,
+        description=f"Only these kinds (repeated or comma-separated): {', '.join(KINDS)}.")
+    ] = None,
     start: Annotated[float | None, Query(description="From this time, seconds.")] = None,
     end: Annotated[float | None, Query(description="Up to this time, seconds.")] = None,
 ) -> list[dict[str, Any]]:
     library = request.app.state.library
+    kinds = kinds_param(kind)
     record = find_video(library, video)
-    found = library.store.observations(record.id, kinds=kind)
-    return [o.model_dump(exclude={"vector", "vectors"}) for o in found
+    found = library.store.observations(record.id, kinds=kinds)
+    return [views.observation(o) for o in found
             if (start is None or o.end >= start) and (end is None or o.start <= end)]
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "check_schema",
     "library_path",
+    "no_library",
     "read_meta",
     "write_meta",
 ]
@@ -35,6 +36,12 @@ def library_path(path: str | Path | None = None) -> Path:
     if path is None:
         path = os.environ.get("VIDSEEK_HOME") or Path.home() / ".vidseek"
     return Path(path).expanduser()
+
+
+def no_library(root: Path) -> str:
+    """What to say when ``root`` holds no library, to a command that only reads one."""
+    return (f"there is no library at {root} yet: `vidseek index VIDEO...` makes one there; "
+            "pass --library DIR (or set VIDSEEK_HOME) to use another")
 
 
 def read_meta(root: Path) -> dict | None:

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
-
-import pyarrow as pa
+from typing import Literal, Protocol
 
 from vidseek.errors import StoreError
-from vidseek.store import _sql
 from vidseek.store.records import RunRecord
-from vidseek.store.schema import RUNS, now, observation_rows, space_rows
+from vidseek.store.schema import now
 from vidseek.types import Observation
 
-if TYPE_CHECKING:
-    from vidseek.store.store import Store
+
+class RunTarget(Protocol):
+    """Where a run writes (the store): rows tagged with the run, made visible or dropped."""
+
+    def write_rows(self, observations: list[Observation], *, analyzer: str, version: str,
+                   run_id: str) -> None: ...
+
+    def record_run(self, record: RunRecord) -> None: ...
+
+    def drop_run(self, run_id: str) -> None: ...
 
 __all__ = ["Run"]
 
@@ -38,7 +43,7 @@ class Run:
 
     def __init__(
         self,
-        store: Store,
+        store: RunTarget,
         video_id: str,
         analyzer: str,
         version: str,
@@ -108,16 +113,7 @@ class Run:
             rows=self.rows,
             completed_at=now(),
         )
-        store = self._store
-        store._runs.add(pa.Table.from_pylist([record.model_dump()], schema=RUNS))
-        others = _sql.and_(
-            _sql.eq("video_id", self.video_id),
-            _sql.eq("analyzer", self.analyzer),
-            f"run_id <> {_sql.quote(self.run_id)}",
-        )
-        for table in store._run_tables():
-            store._delete(table, others)
-        store._delete(store._runs, others)
+        self._store.record_run(record)
         self.state = "committed"
         return record
 
@@ -130,8 +126,7 @@ class Run:
             return
         self._buffer.clear()
         self.state = "aborted"
-        for table in self._store._run_tables():
-            self._store._delete(table, _sql.eq("run_id", self.run_id))
+        self._store.drop_run(self.run_id)
 
     def __enter__(self) -> Run:
         return self
@@ -151,20 +146,8 @@ class Run:
     def _flush(self) -> None:
         if not self._buffer:
             return
-        store = self._store
-        table = observation_rows(
-            self._buffer,
-            analyzer=self.analyzer,
-            version=self.version,
-            run_id=self.run_id,
-            schema=store._obs_schema,
-        )
-        store._obs.add(table)
-        spaces = {(space, len(v)) for o in self._buffer for space, v in o.vectors.items()}
-        for space, dim in sorted(spaces):
-            space_table, schema = store._space(space, dim)
-            space_table.add(space_rows(self._buffer, space, analyzer=self.analyzer,
-                                       version=self.version, run_id=self.run_id, schema=schema))
+        self._store.write_rows(self._buffer, analyzer=self.analyzer, version=self.version,
+                               run_id=self.run_id)
         self._buffer.clear()
 
     def _check_open(self, what: str) -> None:

@@ -21,7 +21,15 @@ from vidseek.media import Thumbnail
 from vidseek.media.probe import MediaInfo
 from vidseek.store import _sql
 from vidseek.store.ids import video_id as content_id
-from vidseek.store.layout import SCHEMA_VERSION, check_schema, library_path, read_meta, write_meta
+from vidseek.store.layout import (
+    SCHEMA_VERSION,
+    check_schema,
+    library_path,
+    no_library,
+    read_meta,
+    write_meta,
+)
+from vidseek.store.lookup import find_video
 from vidseek.store.records import RunRecord, VideoRecord
 from vidseek.store.run import DEFAULT_BATCH_ROWS, Run
 from vidseek.store.schema import (
@@ -30,10 +38,13 @@ from vidseek.store.schema import (
     THUMBNAILS,
     VIDEOS,
     now,
+    observation_rows,
     observations_schema,
     row_to_observation,
+    space_rows,
     space_schema,
 )
+from vidseek.store.snapshot import table_state, write_observations, write_table_rows
 from vidseek.types import Observation
 
 __all__ = ["Store"]
@@ -55,9 +66,11 @@ _MAX_FRAGMENTS = 32
 # Compaction removes the files of table versions older than this. Every version keeps its
 # files, and every read looks up the latest version in a listing of all of them (measured on
 # 1000 one-hour videos: 2.3 ms a lookup with 4000 versions, 0.2 ms after pruning; 18 GB on
-# disk before, 2.8 GB after). Readers here always read the latest version, so only a read
-# that began on a version replaced just then can miss its files.
-_KEEP_VERSIONS = timedelta(minutes=10)
+# disk before, 2.8 GB after). Readers here move to the latest version before every read, so
+# only a read that began on a version replaced just then can miss its files; reads take
+# milliseconds. Ten minutes kept a whole batch's versions (33 real clips: 348 versions,
+# 6.9 MB), a minute still 91 of them on a busy machine (see docs/decisions.md).
+_KEEP_VERSIONS = timedelta(seconds=10)
 
 
 class Store:
@@ -81,18 +94,24 @@ class Store:
 
     Args:
         path: the library folder; default ``$VIDSEEK_HOME``, else ``~/.vidseek``. Created
-            when missing.
+            when missing, unless ``create`` is False.
         vector_dim: width of observation vectors. Fixed when the library is created (default
             384); when given for an existing library it must match.
+        create: make a new library when there is none; False (commands that only read)
+            raises :class:`StoreError` instead.
 
     Raises:
         StoreError: when the folder holds a library of another schema version, another
-            vector width, or tables that vidseek did not write.
+            vector width, or tables that vidseek did not write; or holds no library and
+            ``create`` is False.
     """
 
-    def __init__(self, path: str | Path | None = None, *, vector_dim: int | None = None) -> None:
+    def __init__(self, path: str | Path | None = None, *, vector_dim: int | None = None,
+                 create: bool = True) -> None:
         self.path = library_path(path)
         meta = read_meta(self.path)
+        if meta is None and not create:
+            raise StoreError(no_library(self.path))
         if meta is None:
             if self.path.is_dir() and any(self.path.glob("*.lance")):
                 raise StoreError(
@@ -121,9 +140,10 @@ class Store:
         self._videos_seen: tuple[int, dict[str, VideoRecord]] | None = None
 
     @classmethod
-    def open(cls, path: str | Path | None = None, *, vector_dim: int | None = None) -> Store:
-        """Open or create a library; the same as ``Store(path, vector_dim=...)``."""
-        return cls(path, vector_dim=vector_dim)
+    def open(cls, path: str | Path | None = None, *, vector_dim: int | None = None,
+             create: bool = True) -> Store:
+        """Open or create a library; the same as ``Store(path, vector_dim=..., create=...)``."""
+        return cls(path, vector_dim=vector_dim, create=create)
 
     def close(self) -> None:
         """Release the tables. LanceDB holds no locks, so this only drops references."""
@@ -183,47 +203,32 @@ class Store:
         """Every video in the library, oldest first."""
         return [v.model_copy(deep=True) for v in self._videos_by_id().values()]
 
-    def video(self, query: str | Path) -> VideoRecord:
-        """Find one video by id, unique id prefix, or path (a known path, or a file whose
-        content id is in the library).
+    def video(self, query: str | Path, *, open_files: bool = True) -> VideoRecord:
+        """Find one video by id, path, file name or unique id prefix (see
+        :func:`vidseek.store.lookup.find_video` for the order).
 
         Args:
-            query: an id, the start of one, or a path.
+            query: an id, the start of one, a path, or a file name (``talk.mp4`` or ``talk``).
+            open_files: also try an existing file whose content is in the library (a copy or
+                a moved file); False never opens a file (servers, for names clients give).
 
         Returns:
             The video.
 
         Raises:
-            UnknownVideoError: when nothing matches, or a prefix matches several videos.
+            UnknownVideoError: when nothing matches, or a name or prefix matches several
+                videos (listed in the error).
         """
-        found = self._find_video(str(query))
+        try:
+            found = find_video(list(self._videos_by_id().values()), query,
+                               content_id=content_id if open_files else None,
+                               where=str(self.path))
+        except UnknownVideoError as exc:
+            if exc.candidates:
+                raise
+            raise exc.advised("`vidseek list` (Library.videos()) shows the library, "
+                              "`vidseek index PATH` adds files") from None
         return found.model_copy(deep=True)  # a copy: the cached record stays as read
-
-    def _find_video(self, text: str) -> VideoRecord:
-        by_id = self._videos_by_id()
-        if text in by_id:
-            return by_id[text]
-        videos = list(by_id.values())
-        path = Path(text).expanduser()
-        absolute = path.resolve().as_posix()
-        for v in videos:
-            if absolute in v.paths:
-                return v
-        if path.is_file():
-            found = by_id.get(content_id(path))
-            if found is not None:
-                return found
-        matches = [v for v in videos if text and v.id.startswith(text.lower())]
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
-            ids = ", ".join(v.id for v in matches[:5])
-            raise UnknownVideoError(text, f"matches several videos ({ids}); give more of the id")
-        raise UnknownVideoError(
-            text,
-            f"no video in {self.path} has this id, id prefix or path; "
-            "`vidseek list` shows the library, `vidseek index` adds files",
-        )
 
     def remove_video(self, video_id: str) -> bool:
         """Remove a video and every row about it (observations and runs).
@@ -240,6 +245,36 @@ class Store:
         return removed > 0
 
     # ---- runs -----------------------------------------------------------------------------
+
+    # -- what a Run writes through (see vidseek.store.run) ------------------------------------
+
+    def write_rows(self, observations: list[Observation], *, analyzer: str, version: str,
+                   run_id: str) -> None:
+        """Write observations tagged with a run (invisible until the run is recorded)."""
+        self._obs.add(observation_rows(observations, analyzer=analyzer, version=version,
+                                       run_id=run_id, schema=self._obs_schema))
+        spaces = {(space, len(v)) for o in observations for space, v in o.vectors.items()}
+        for space, dim in sorted(spaces):
+            table, schema = self._space(space, dim)
+            table.add(space_rows(observations, space, analyzer=analyzer, version=version,
+                                 run_id=run_id, schema=schema))
+
+    def record_run(self, record: RunRecord) -> None:
+        """Make a run visible, then drop every other run of its ``(video, analyzer)``."""
+        self._runs.add(pa.Table.from_pylist([record.model_dump()], schema=RUNS))
+        others = _sql.and_(
+            _sql.eq("video_id", record.video_id),
+            _sql.eq("analyzer", record.analyzer),
+            f"run_id <> {_sql.quote(record.run_id)}",
+        )
+        for table in self._run_tables():
+            self._delete(table, others)
+        self._delete(self._runs, others)
+
+    def drop_run(self, run_id: str) -> None:
+        """Delete every row a run wrote."""
+        for table in self._run_tables():
+            self._delete(table, _sql.eq("run_id", run_id))
 
     def begin(
         self,
@@ -382,7 +417,7 @@ class Store:
     def compact(self) -> None:
         """Merge the small files that indexing leaves (one or more per write) into large ones,
         drop the rows deleted meanwhile, and remove the files of table versions older than ten
-        minutes.
+        seconds; then refresh the read cache of the videos and runs (:meth:`snapshot`).
 
         A search over thousands of small files costs ten times more than over the same rows
         in one file (measured on 100 one-hour videos: see ``benchmarks/search.py``), and old
@@ -392,6 +427,7 @@ class Store:
         """
         for table in [self._runs, self._videos, self._thumbs, *self._run_tables()]:
             table.optimize(cleanup_older_than=_KEEP_VERSIONS)
+        self.snapshot()
 
     def indexes(self) -> dict[str, str]:
         """The search indexes on observations, as column -> index type."""
@@ -452,6 +488,7 @@ class Store:
         if space not in self._spaces:
             return []
         table = self._spaces[space][0]
+        table.checkout_latest()
         rows = self._scan(table, self.visible_filter(video_id)).sort_by(
             [("video_id", "ascending"), ("start", "ascending")]).to_pylist()
         return [self._space_row(row, space) for row in rows]
@@ -460,6 +497,27 @@ class Store:
         """The vector spaces of this library and their widths."""
         return {name: schema.field("vector").type.list_size
                 for name, (_, schema) in self._spaces.items()}
+
+    def snapshot(self, video_ids: Iterable[str] = ()) -> None:
+        """Refresh the read cache that ``vidseek list`` and ``show`` answer from without
+        LanceDB (see :mod:`vidseek.store.snapshot`): the videos, the committed runs, and the
+        observations of ``video_ids``. Indexing refreshes the first two after each batch
+        (:meth:`build_indexes`); a command that had to read the tables refreshes what it
+        read."""
+        states = {table: table_state(self.path, table) for table in ("videos", "runs")}
+        videos = self.videos()
+        write_table_rows(self.path, "videos", states["videos"],
+                         [{**v.model_dump(mode="json"), "added_at": v.added_at.isoformat()}
+                          for v in videos])
+        runs = self.runs()
+        write_table_rows(self.path, "runs", states["runs"],
+                         [r.model_dump(mode="json", include={"video_id", "analyzer", "version",
+                                                             "run_id"}) for r in runs])
+        for video_id in video_ids:
+            rows = [o.model_dump(mode="json", exclude={"vector", "vectors"})
+                    for o in self.observations(video_id)]
+            write_observations(self.path, video_id,
+                               [r.run_id for r in runs if r.video_id == video_id], rows)
 
     def count_observations(
         self, video_id: str | None = None, kinds: Iterable[str] | None = None
@@ -636,6 +694,7 @@ class Store:
     ) -> pa.Table:
         run_ids = [r.run_id for r in self._seen().ordered
                    if video_id is None or r.video_id == video_id]
+        self._obs.checkout_latest()  # compaction may have removed the files of older versions
         kinds = None if kinds is None else list(kinds)
         where = _sql.and_(
             None if video_id is None else _sql.eq("video_id", video_id),

@@ -60,6 +60,10 @@ def test_videomme(tmp_path, clip):
     assert sample.answer == 2 and sample.answer_text == "Three."
     assert sample.duration_group == "short" and sample.category == "Counting Problem"
     assert sample.video.is_file() and sample.id == "001-1"
+    # lmms-eval also finds .MP4 and .mkv files; so does the loader
+    (tmp_path / "data/fFjv93ACGo8.mp4").rename(tmp_path / "data/fFjv93ACGo8.MP4")
+    (sample,) = load_task("videomme", tmp_path).samples
+    assert sample.video.name == "fFjv93ACGo8.MP4" and sample.video.is_file()
 
 
 def test_longvideobench(tmp_path, clip):

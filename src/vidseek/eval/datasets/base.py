@@ -36,10 +36,14 @@ class Sample(BaseModel):
     """The video file (it may be missing on disk: the runner records that sample as failed)."""
     question: str
     """The question, or the query for a grounding sample."""
+    image: Path | None = None
+    """A picture to find instead of words (a query by example); ``question`` then says in
+    words what it shows. Methods that take words only skip such a sample."""
     options: list[str] | None = None
     """Multiple-choice options, without their letters."""
     answer: int | None = None
-    """Index of the right option; None where the benchmark keeps its answers hidden."""
+    """Index of the right option; None where the benchmark keeps its answers hidden; -1 where
+    the published answer is none of the options (scored wrong whatever the reply)."""
     answer_text: str | None = None
     """The reference answer in words (open-ended questions, or the right option's text)."""
     windows: list[tuple[float, float]] = Field(default_factory=list)

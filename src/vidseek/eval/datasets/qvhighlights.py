@@ -5,7 +5,11 @@ Layout::
 
     DATA/highlight_val_release.jsonl    {qid, query, duration, vid, relevant_windows,
                                          relevant_clip_ids, saliency_scores} per line
+    DATA/highlight_test_with_gt.jsonl   the test split with its windows (``split="test"``)
     DATA/videos/<vid>.mp4               the clips (named like RoripwjYFp8_60.0_210.0.mp4)
+
+``highlight_test_release.jsonl`` withholds the test windows (the benchmark's server scores
+them); it is refused rather than read as 1,542 queries whose answer is absent.
 
 Metrics: moment-retrieval mAP (IoU 0.5:0.05:0.95), R@1 at IoU 0.5/0.7, highlight HIT@1.
 """
@@ -14,22 +18,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vidseek.errors import DataError
 from vidseek.eval.datasets.base import Dataset, Sample, find_file, read_jsonl, require
 
 NAME = "qvhighlights"
 
 
 def load(root: Path, split: str = "val") -> Dataset:
-    """Every query of ``highlight_<split>_release.jsonl``."""
-    path = find_file(root, (f"highlight_{split}_release.jsonl",),
-                     f"QVHighlights highlight_{split}_release.jsonl")
+    """Every query of ``highlight_<split>_release.jsonl`` (or ``_with_gt.jsonl``).
+
+    Raises:
+        DataError: the file withholds its windows (the test release).
+    """
+    candidates = ((f"highlight_{split}_with_gt.jsonl", f"highlight_{split}_release.jsonl")
+                  if split == "test" else
+                  (f"highlight_{split}_release.jsonl", f"highlight_{split}_with_gt.jsonl"))
+    path = find_file(root, candidates, f"QVHighlights highlight_{split}_release.jsonl")
     samples = []
     for n, row in enumerate(read_jsonl(path)):
         require(row, ("qid", "query", "vid"), f"{path} line {n + 1}")
+        if "relevant_windows" not in row:
+            raise DataError(f"{path} line {n + 1} has no relevant_windows: this release "
+                            "withholds its windows and cannot be scored here; use "
+                            "highlight_test_with_gt.jsonl, or submit predictions to the "
+                            "benchmark's server")
         samples.append(Sample(
             id=str(row["qid"]), task=NAME, kind="grounding",
             video=root / "videos" / f"{row['vid']}.mp4", question=str(row["query"]),
-            windows=[(float(s), float(e)) for s, e in row.get("relevant_windows", [])],
+            windows=[(float(s), float(e)) for s, e in row["relevant_windows"]],
             duration=row.get("duration"),
             extra={"relevant_clip_ids": row.get("relevant_clip_ids", []),
                    "saliency_scores": row.get("saliency_scores", [])}))

@@ -3,7 +3,8 @@
 Layout (``DATA`` is the folder given to ``--data``)::
 
     DATA/videomme/test-00000-of-00001.parquet   questions (from the repo's videomme/ folder)
-    DATA/data/<videoID>.mp4                     videos (unzip videos_chunked_*.zip here)
+    DATA/data/<videoID>.mp4                     videos (unzip videos_chunked_*.zip here;
+                                                .MP4 and .mkv are found too, as lmms-eval)
     DATA/subtitle/<videoID>.srt                 optional subtitles (subtitle.zip)
 
 Parquet columns: video_id, duration (short/medium/long), domain, sub_category, url, videoID,
@@ -39,9 +40,16 @@ def load(root: Path) -> Dataset:
             raise DataError(f"{path} row {n}: answer {row['answer']!r} is not an option letter")
         samples.append(Sample(
             id=str(row["question_id"]), task=NAME, kind="mc",
-            video=root / "data" / f"{row['videoID']}.mp4", question=str(row["question"]),
+            video=_video(root / "data", str(row["videoID"])), question=str(row["question"]),
             options=options, answer=LETTERS.index(letter[0]),
             answer_text=options[LETTERS.index(letter[0])],
             category=row.get("task_type"), duration_group=row.get("duration"),
             extra={"domain": row.get("domain"), "sub_category": row.get("sub_category")}))
     return Dataset(NAME, root, samples, files=[path])
+
+
+def _video(folder: Path, video_id: str) -> Path:
+    for suffix in (".mp4", ".MP4", ".mkv"):
+        if (folder / f"{video_id}{suffix}").is_file():
+            return folder / f"{video_id}{suffix}"
+    return folder / f"{video_id}.mp4"  # missing: the runner records it

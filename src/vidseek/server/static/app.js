@@ -110,7 +110,7 @@ async function loadLibrary() {
     dataset: { id: v.id }, title: v.path, onclick: () => openAt(v.id, 0),
   },
   el("img", { src: v.thumbnail_url, alt: "", loading: "lazy" }),
-  el("div", {}, el("div", { class: "title" }, v.name),
+  el("div", { class: "info" }, el("div", { class: "title", title: v.name }, v.name),
     el("div", { class: "meta" }, `${clock(v.duration, 0)} · ${v.width}×${v.height}`)))));
   $("#library-count").textContent = state.videos.length ? `(${state.videos.length})` : "";
   if (!state.videos.length) {
@@ -131,6 +131,7 @@ async function loadVideo(id) {
   state.evidence = [];
   $(".player-wrap").classList.add("has-video");
   $("#now-name").textContent = video.name;
+  $("#now-name").title = video.path;
   for (const item of document.querySelectorAll(".video-item")) {
     item.classList.toggle("current", item.dataset.id === id);
   }
@@ -311,7 +312,7 @@ function renderResults(found, threshold) {
     el("img", { src: m.thumbnail_url, alt: `frame at ${clock(m.start)}`, loading: "lazy" }),
     el("div", {},
       el("div", { class: "range timecode" }, `${clock(m.start)} – ${clock(m.end)}`),
-      el("div", { class: "file" }, m.name),
+      el("div", { class: "file", title: m.path }, m.name),
       el("div", { class: "why" },
         el("span", { class: "badge" }, best.kind), el("span", { class: "badge" }, best.channel),
         best.text ? el("q", {}, ...highlighted(best.text, found.query)) : "")),

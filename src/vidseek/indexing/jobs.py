@@ -1,0 +1,154 @@
+"""The work of one job, the same body on every executor.
+
+A job hands what its analyzers find to ``emit(analyzer, observations)`` as soon as they are
+sure of it: locally that streams into the analyzer's store run, on a Ray worker into the
+lists the task returns. An analyzer that fails is noted in the outcome's ``errors`` and the
+others go on; a video that cannot be decoded fails every analyzer of the job.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from vidseek.analyzers.registry import LoadedModels
+from vidseek.indexing.plan import Job, frame_grid
+from vidseek.media import Thumbnail, VideoReader, fit, read_audio, thumbnails
+from vidseek.types import Observation
+
+__all__ = ["THUMBNAIL_SIZE", "Emit", "Outcome", "describe", "run_job"]
+
+THUMBNAIL_SIZE = 320
+"""Longer side of the stored shot thumbnails, pixels."""
+
+Emit = Callable[[str, list[Observation]], None]
+"""Takes an analyzer's name and observations it found."""
+Position = Callable[[float], None]
+"""Called with the timeline second a job has reached."""
+
+
+@dataclass
+class Outcome:
+    """What a job did besides emitting observations."""
+
+    job: Job
+    errors: dict[str, str] = field(default_factory=dict)
+    """Why an analyzer of the job failed."""
+    boundaries: list = field(default_factory=list)
+    """Shot boundaries (``shots``)."""
+    thumbnails: list[Thumbnail] = field(default_factory=list)
+    """One per shot (``per_shot`` with ``thumbnails``)."""
+    observations: dict[str, list[Observation]] | None = None
+    """What it emitted, where the executor collected it (None: streamed)."""
+    seconds: float = 0.0
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def run_job(job: Job, models: LoadedModels, emit: Emit,
+            position: Position | None = None) -> Outcome:
+    """Run one job. Exceptions of the analyzers and the media are caught into the
+    outcome's errors; the caller's own (``emit`` failing to write) are too."""
+    started = time.perf_counter()
+    outcome = Outcome(job)
+    position = position or (lambda _: None)
+    {"frames": _frames, "audio": _audio, "shots": _shots, "per_shot": _per_shot}[job.kind](
+        job, models, emit, position, outcome)
+    outcome.seconds = time.perf_counter() - started
+    return outcome
+
+
+def _frames(job: Job, models: LoadedModels, emit: Emit, position: Position,
+            outcome: Outcome) -> None:
+    """One decoding pass over the chunk for every frame analyzer of the job, each handed the
+    frames due at its own interval, scaled to its own size."""
+    live: dict[str, Any] = {}
+    for name in job.names:
+        try:
+            analyzer = models.analyzer(name)
+            analyzer.start(job.video_id, job.info.duration)
+            live[name] = analyzer
+        except Exception as exc:  # noqa: BLE001 - one analyzer's failure is reported
+            outcome.errors[name] = describe(exc)
+    step, start = job.step, job.chunk.start
+    # the first time on each analyzer's own grid that one pass from 0 would hand it
+    due = {name: math.ceil((start - step / 2) / a.interval - 1e-9) * a.interval
+           for name, a in live.items()}
+    times = frame_grid(start, job.chunk.end, step, job.info.duration)
+    try:
+        with VideoReader(job.path, info=job.info) as reader:
+            for frame in reader.near(times, step / 2, size=job.size):
+                at = frame.requested if frame.requested is not None else frame.time
+                position(at)
+                for name, analyzer in list(live.items()):
+                    if at < due[name] - step / 2:
+                        continue
+                    while due[name] <= at + step / 2:
+                        due[name] += analyzer.interval
+                    try:
+                        emit(name, list(analyzer.add(fit(frame, analyzer.size))))
+                    except Exception as exc:  # noqa: BLE001
+                        outcome.errors[name] = describe(exc)
+                        del live[name]
+    except Exception as exc:  # noqa: BLE001 - the video itself failed: every analyzer did
+        for name in live:
+            outcome.errors[name] = describe(exc)
+        return
+    for name, analyzer in live.items():
+        try:
+            emit(name, list(analyzer.finish()))
+        except Exception as exc:  # noqa: BLE001
+            outcome.errors[name] = describe(exc)
+
+
+def _audio(job: Job, models: LoadedModels, emit: Emit, position: Position,
+           outcome: Outcome) -> None:
+    for name in job.names:
+        try:
+            if not job.info.has_audio:
+                emit(name, [])
+                continue
+            found = models.analyzer(name).analyze(
+                job.video_id, read_audio(job.path), job.info.duration,
+                since=job.chunk.since, until=job.chunk.until)
+            for obs in found:
+                position(obs.end)
+                emit(name, [obs])
+        except Exception as exc:  # noqa: BLE001
+            outcome.errors[name] = describe(exc)
+
+
+def _shots(job: Job, models: LoadedModels, emit: Emit, position: Position,
+           outcome: Outcome) -> None:
+    start = job.chunk.start
+    for name in job.names:
+        try:
+            outcome.boundaries = models.analyzer(name).boundaries(
+                job.path, start, job.chunk.end, lambda seconds: position(start + seconds))
+        except Exception as exc:  # noqa: BLE001
+            outcome.errors[name] = describe(exc)
+
+
+def _per_shot(job: Job, models: LoadedModels, emit: Emit, position: Position,
+              outcome: Outcome) -> None:
+    spans = list(job.spans)
+    if job.thumbnails:
+        try:
+            with VideoReader(job.path, info=job.info) as reader:
+                outcome.thumbnails = thumbnails(job.path, [(a + b) / 2 for a, b in spans],
+                                                size=THUMBNAIL_SIZE, reader=reader)
+        except Exception as exc:  # noqa: BLE001 - the shots commit with their thumbnails
+            outcome.errors["<thumbnails>"] = describe(exc)
+    for name in job.names:
+        try:
+            with VideoReader(job.path, info=job.info) as reader:
+                for obs in models.analyzer(name).analyze(job.video_id, spans, reader):
+                    position(obs.end)
+                    emit(name, [obs])
+        except Exception as exc:  # noqa: BLE001
+            outcome.errors[name] = describe(exc)

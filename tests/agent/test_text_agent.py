@@ -1,0 +1,245 @@
+"""The text agent with a scripted in-process chat model over a fake index (fast), with the
+installed SmolLM2 over the indexed fact video (slow: wiring only, it invents things), and the
+default model ``ask`` picks."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from types import SimpleNamespace
+
+import pytest
+
+from vidseek.agent import Budget, TextAgent, VideoTools, default_model, is_text_only
+from vidseek.agent.replies import NOT_FOUND
+from vidseek.agent.text import NOTES_TOKENS, confidence
+from vidseek.errors import AskError
+from vidseek.models.messages import ChatReply, TokenLogprob
+from vidseek.models.protocols import ChatTimeoutError
+from vidseek.types import Evidence, Moment, Observation
+
+SIGN = Observation(video_id="v", start=20.0, end=25.0, kind="text", text="THE CODE IS 7142",
+                   source="ocr")
+SAID = Observation(video_id="v", start=3.0, end=6.0, kind="speech",
+                   text="The museum is closed on Mondays.", source="whisper")
+
+
+class FakeIndex:
+    """Observations in memory; the search finds the ones that share a word with the query."""
+
+    def __init__(self, observations):
+        self.rows = sorted(observations, key=lambda o: o.start)
+        self.queries = []
+
+    def search(self, query=None, *, videos=None, kinds=None, k=10, image=None, threshold=None):
+        self.queries.append(query)
+        words = set(query.lower().replace("?", "").split())
+        hits = [o for o in self.rows if words & set(o.text.lower().split())]
+        return [Moment(video_id="v", path="/v.mp4", start=o.start, end=o.end, score=0.8,
+                       evidence=[Evidence(channel="words", kind=o.kind, start=o.start,
+                                          end=o.end, text=o.text, score=0.8)])
+                for o in hits[:k]]
+
+    def observations(self, video, kinds=None):
+        return [o for o in self.rows if kinds is None or o.kind in kinds]
+
+
+def tools_for(observations, duration=60.0):
+    video = SimpleNamespace(id="v", paths=["/v.mp4"], info=SimpleNamespace(duration=duration))
+    return VideoTools(FakeIndex(observations), video)
+
+
+def tokens(text, probability=0.9):
+    """A reply's tokens: one per character, each with `probability`, "true" and "false"
+    as alternatives where the found decision is written."""
+    out, i = [], 0
+    while i < len(text):
+        for word, other in (("true", "false"), ("false", "true")):
+            if text.startswith(word, i):
+                out.append(TokenLogprob(word, math.log(probability),
+                                        ((word, math.log(probability)),
+                                         (other, math.log(1 - probability)))))
+                i += len(word)
+                break
+        else:
+            out.append(TokenLogprob(text[i], math.log(probability)))
+            i += 1
+    return tuple(out)
+
+
+class ScriptedModel:
+    """A text-only chat model that replies from a script and records every call."""
+
+    supports_images = False
+    name = "scripted"
+
+    def __init__(self, *replies, max_context=None):
+        self.replies = list(replies)
+        self.calls = []
+        if max_context:
+            self.max_context = max_context
+
+    def chat(self, messages, *, max_tokens=None, temperature=0.0, tools=None,
+             response_format=None, logprobs=None, grammar=None, timeout=None):
+        self.calls.append({"messages": [m.to_dict() for m in messages], "grammar": grammar,
+                           "timeout": timeout, "logprobs": logprobs})
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return ChatReply(reply, [], "stop", 100, 10, 0.1, "scripted",
+                         logprobs=tokens(reply) if logprobs is not None else ())
+
+    def count_tokens(self, messages):
+        return sum(len(json.dumps(m.to_dict())) for m in messages) // 4
+
+
+def prompt(model, call=-1):
+    return "\n".join(str(m["content"]) for m in model.calls[call]["messages"])
+
+
+def test_an_answer_cites_the_lines_it_rests_on_and_no_frame_is_sent():
+    model = ScriptedModel('{"answer": "7142", "found": true, "times": [20.0]}')
+    agent = TextAgent(tools_for([SAID, SIGN]), model, model_name="scripted", abstain=0.0)
+    answer = agent.ask("What is the code?")
+    assert answer.found and answer.text == "7142" and answer.route == "fast"
+    (moment,) = answer.evidence
+    assert (moment.start, moment.end) == (20.0, 25.0) and moment.evidence[0].kind == "text"
+    assert moment.evidence[0].text == SIGN.text and moment.score == 0.8
+    words = prompt(model)
+    assert "[20.0-25.0] screen: THE CODE IS 7142" in words and "[3.0-6.0] said:" in words
+    assert words.rstrip().endswith("rests on.") and "Question: What is the code?" in words
+    for message in model.calls[0]["messages"]:  # text only: never an image part
+        assert isinstance(message["content"], str)
+    assert answer.cost.frames_sent == 0 and answer.cost.frames_decoded == 0
+    assert answer.cost.model_calls == 1 and answer.cost.prompt_tokens == 100
+    tools = [s.tool for s in answer.trace if s.kind == "tool"]
+    assert tools[0] == "search" and {"transcript", "screen_text", "objects", "sounds"} <= set(tools)
+    assert model.calls[0]["grammar"].startswith("root ::=")
+    # decision 0.9, answer tokens 0.9 each, evidence 0.8
+    assert answer.confidence == pytest.approx(confidence(0.9, 0.9, 0.8), abs=1e-3)
+    assert answer.confidence == pytest.approx(0.75 * 0.81 + 0.25 * 0.8, abs=1e-3)
+
+
+def test_not_found_is_an_answer_and_its_confidence_falls_with_the_best_match():
+    model = ScriptedModel('{"answer": "none", "found": false, "times": []}')
+    answer = TextAgent(tools_for([SAID, SIGN]), model, model_name="m").ask("What is the code?")
+    assert not answer.found and answer.text == NOT_FOUND and not answer.evidence
+    assert answer.confidence == pytest.approx(0.75 * 0.9 + 0.25 * (1 - 0.8), abs=1e-3)
+
+
+def test_multiple_choice_picks_a_letter_with_its_probability():
+    model = ScriptedModel('{"choice": "B", "times": [3.0]}')
+    agent = TextAgent(tools_for([SAID, SIGN]), model, model_name="m")
+    answer = agent.ask("On which day is the museum closed?", ["Friday", "Monday", "Sunday"])
+    assert answer.choice == 1 and answer.text == "Monday" and answer.found
+    assert answer.evidence[0].start == 3.0
+    assert '("A" | "B" | "C")' in model.calls[0]["grammar"]
+    assert "B. Monday" in prompt(model)
+    index = agent.tools.index
+    assert "monday" in [q.lower() for q in index.queries]  # each option is searched too
+
+
+def test_an_answer_under_the_abstention_threshold_says_not_found():
+    model = ScriptedModel('{"answer": "7142", "found": true, "times": []}')
+    agent = TextAgent(tools_for([SIGN]), model, model_name="m", abstain=0.9)
+    answer = agent.ask("What is the code?")
+    assert not answer.found and answer.text == NOT_FOUND
+    assert any("abstention" in note for note in answer.notes)
+
+
+def test_a_long_video_gets_an_overview_and_the_windows_around_the_best_moments():
+    hours = 2 * 3600.0
+    chatter = [Observation(video_id="v", start=t, end=t + 4.0, kind="speech",
+                           text=f"Filler sentence number {int(t)} about nothing at all.",
+                           source="whisper") for t in range(0, int(hours), 10)]
+    needle = Observation(video_id="v", start=5000.0, end=5004.0, kind="speech",
+                         text="The password is heron.", source="whisper")
+    model = ScriptedModel('{"answer": "heron", "found": true, "times": [5000.0]}')
+    agent = TextAgent(tools_for([*chatter, needle], hours), model, model_name="m")
+    answer = agent.ask("What is the password?")
+    words = prompt(model)
+    assert "said: The password is heron." in words and "overview: " in words
+    assert len(words) / 3.2 < NOTES_TOKENS + 200  # the notes fit their budget
+    assert "[4990.0-4994.0] said:" in words  # the window around the needle, in full
+    assert answer.evidence[0].start == 5000.0
+    assert any(s.tool == "overview" for s in answer.trace)
+
+
+def test_a_long_video_where_nothing_is_found_searches_again_with_the_models_words():
+    hours = 3600.0
+    chatter = [Observation(video_id="v", start=t, end=t + 4.0, kind="speech",
+                           text=f"Filler sentence number {int(t)} about nothing at all.",
+                           source="whisper") for t in range(0, int(hours), 8)]
+    nothing = '{"answer": "none", "found": false, "times": []}'
+    model = ScriptedModel(nothing, '"wireless key"', nothing)
+    answer = TextAgent(tools_for(chatter, hours), model, model_name="m").ask(
+        "What is the password?")
+    assert answer.route == "agent" and answer.cost.model_calls == 3
+    assert "wireless key" in [s.arguments.get("query") for s in answer.trace]
+
+
+def test_notes_longer_than_the_context_are_trimmed_with_a_note():
+    lines = [Observation(video_id="v", start=float(t), end=t + 0.9, kind="speech",
+                         text=f"sentence {t} " * 3, source="whisper") for t in range(50)]
+    model = ScriptedModel('{"answer": "none", "found": false, "times": []}', max_context=400)
+    answer = TextAgent(tools_for(lines), model, model_name="m").ask("What?")
+    assert any("trimmed" in note for note in answer.notes)
+    assert model.count_tokens([]) == 0 and len(prompt(model)) // 4 < 400
+
+
+def test_the_time_budget_is_passed_as_a_timeout_and_stops_the_answer_with_its_trace():
+    partial = ChatReply('{"found": tr', [], "length", 5, 3, 1.0, "m")
+    model = ScriptedModel(ChatTimeoutError("no reply in 2 s", partial=partial))
+    agent = TextAgent(tools_for([SIGN]), model, model_name="m", budget=Budget(seconds=2))
+    with pytest.raises(AskError) as caught:
+        agent.ask("What is the code?")
+    assert 0 < model.calls[0]["timeout"] <= 2
+    trace = caught.value.answer.trace
+    assert trace[0].tool == "search" and trace[-1].kind == "error"
+
+
+def test_text_only_models_are_recognised():
+    assert is_text_only(ScriptedModel())
+    assert not is_text_only(SimpleNamespace(chat=lambda *a, **k: None))
+
+
+def test_ask_uses_the_installed_llm_or_says_how_to_install_it(tmp_path, monkeypatch):
+    from vidseek.models.install import INSTALLABLE
+
+    monkeypatch.setenv("VIDSEEK_MODELS", str(tmp_path))
+    spec, note = default_model()
+    assert spec is None and "vidseek models install llm" in note
+    entry = INSTALLABLE["llm"]
+    for f in entry.files:  # sparse files of the right sizes: installed, as far as ask can tell
+        path = tmp_path / entry.name / f.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as out:
+            out.truncate(f.size)
+    assert default_model() == ("llm", None)
+
+
+@pytest.mark.slow
+def test_smollm2_answers_the_fact_video_through_the_text_agent(facts):
+    """Wiring only: SmolLM2 invents things, so only the form of the answer is checked."""
+    question = next(q for q in facts.questions if q.kind == "text")
+    steps = []
+    answer = facts.library.ask(facts.path, question.question, model="llm-tiny",
+                               budget=Budget(seconds=120), on_step=steps.append)
+    assert answer.model == "llm-tiny" and answer.cost.frames_sent == 0
+    assert answer.cost.model_calls >= 1 and answer.cost.prompt_tokens > 0
+    assert 0.0 <= answer.confidence <= 1.0 and answer.trace == steps
+    assert any("saw no frames" in note for note in answer.notes)
+    if not answer.found:
+        assert answer.text == NOT_FOUND
+
+
+@pytest.mark.slow
+def test_auto_without_an_installed_llm_answers_from_the_index_and_says_how(facts, tmp_path):
+    os.environ["VIDSEEK_MODELS"] = str(tmp_path)
+    try:
+        answer = facts.library.ask(facts.path, facts.questions[0].question, model="auto")
+    finally:
+        del os.environ["VIDSEEK_MODELS"]
+    assert answer.model == "embedded"
+    assert any("vidseek models install llm" in note for note in answer.notes)
