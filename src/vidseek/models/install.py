@@ -432,7 +432,7 @@ def _problem(path: Path, wanted: ModelFile | WheelPart, *, verify: bool) -> str 
     stamp = stamps.get(path.name)
     if stamp == {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": wanted.sha256}:
         return None
-    got = _sha256(path)
+    got = sha256_of(path)
     if got != wanted.sha256:
         return f"sha256 {got}, not the pinned {wanted.sha256}"
     _stamp(path, got)
@@ -695,7 +695,8 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file, read a MiB at a time."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):

@@ -13,7 +13,6 @@ further configuration.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import urllib.request
@@ -25,7 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from vidseek.errors import ModelError
-from vidseek.models.install import models_dir, status
+from vidseek.models.install import models_dir, sha256_of, status
 from vidseek.models.protocols import DEFAULT_SPECS
 
 __all__ = [
@@ -273,7 +272,7 @@ def download(
     folder.mkdir(parents=True, exist_ok=True)
     for file, url, sha256 in DOWNLOADS[name].files:
         target = folder / file
-        if target.is_file() and _sha256(target) == sha256:
+        if target.is_file() and sha256_of(target) == sha256:
             continue
         partial = target.with_suffix(target.suffix + ".part")
         try:
@@ -284,7 +283,7 @@ def download(
                 f"could not download {url} ({e}); check your internet connection, or fetch "
                 f"the file by hand into {target}"
             ) from e
-        got = _sha256(partial)
+        got = sha256_of(partial)
         if got != sha256:
             partial.unlink(missing_ok=True)
             raise ModelError(
@@ -304,11 +303,3 @@ def _fetch(url: str, out: Path, progress: Callable[[int, int | None], None] | No
             done += len(chunk)
             if progress:
                 progress(done, total)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
