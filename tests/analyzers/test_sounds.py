@@ -49,7 +49,7 @@ def test_log_mel_has_yamnet_frames():
     assert tone.mean(axis=0).argmax() not in (0, 63)  # a 1 kHz tone lands mid-band
 
 
-def test_generated_sounds_get_their_classes(tagger):
+def test_generated_sounds_get_their_classes(tagger, tmp_path):
     noise = np.random.default_rng(0).normal(0, 0.3, 3 * RATE)
     assert "White noise" in _top(tagger, noise)
     assert _top(tagger, np.zeros(3 * RATE))[0] == "Silence"
@@ -58,10 +58,9 @@ def test_generated_sounds_get_their_classes(tagger):
     wav = subprocess.run(["espeak-ng", "--stdout", "Good morning, this sentence is spoken "
                           "by a synthetic voice for the sound tagger."],
                          capture_output=True, check=True).stdout
-    path = shutil.os.path.join(shutil.os.environ.get("TMPDIR", "/tmp"), "vidseek_sounds.wav")
-    with open(path, "wb") as f:
-        f.write(wav)
-    with wave.open(path) as w:
+    path = tmp_path / "speech.wav"
+    path.write_bytes(wav)
+    with wave.open(str(path)) as w:
         rate = w.getframerate()
         speech = np.frombuffer(w.readframes(w.getnframes()), np.int16) / 32768.0
     from scipy.signal import resample_poly

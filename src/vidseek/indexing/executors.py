@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from vidseek.analyzers.registry import LoadedModels
 from vidseek.errors import VidseekError
 from vidseek.indexing.commit import embed_texts
-from vidseek.indexing.jobs import Emit, Outcome, Position, describe, run_job
+from vidseek.indexing.jobs import THUMBNAILS, Emit, Outcome, Position, error_text, run_job
 from vidseek.indexing.plan import Job
 from vidseek.models.registry import ModelSpecs
 
@@ -185,8 +185,8 @@ class RayExecutor:
             return ray.get(done[0])
         except Exception as exc:  # noqa: BLE001 - its retries ran out
             cause = getattr(exc, "cause", None) or exc
-            why = f"{describe(cause)} (task failed {job.describe()}, retries used up)"
-            names = [*job.names, *(["<thumbnails>"] if job.thumbnails else [])]
+            why = f"{error_text(cause)} (task failed {job.describe()}, retries used up)"
+            names = [*job.names, *([THUMBNAILS] if job.thumbnails else [])]
             return Outcome(job, errors=dict.fromkeys(names, why))
 
     def close(self, cancel: bool = False) -> None:

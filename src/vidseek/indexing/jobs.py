@@ -19,10 +19,12 @@ from vidseek.indexing.plan import Job, frame_grid
 from vidseek.media import Thumbnail, VideoReader, fit, read_audio, thumbnails
 from vidseek.types import Observation
 
-__all__ = ["THUMBNAIL_SIZE", "Emit", "Outcome", "describe", "run_job"]
+__all__ = ["THUMBNAILS", "THUMBNAIL_SIZE", "Emit", "Outcome", "error_text", "run_job"]
 
 THUMBNAIL_SIZE = 320
 """Longer side of the stored shot thumbnails, pixels."""
+THUMBNAILS = "<thumbnails>"
+"""The error key of a per-shot job whose thumbnails failed (the shots it commits fail)."""
 
 Emit = Callable[[str, list[Observation]], None]
 """Takes an analyzer's name and observations it found."""
@@ -46,7 +48,7 @@ class Outcome:
     seconds: float = 0.0
 
 
-def describe(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -74,7 +76,7 @@ def _frames(job: Job, models: LoadedModels, emit: Emit, position: Position,
             analyzer.start(job.video_id, job.info.duration)
             live[name] = analyzer
         except Exception as exc:  # noqa: BLE001 - one analyzer's failure is reported
-            outcome.errors[name] = describe(exc)
+            outcome.errors[name] = error_text(exc)
     step, start = job.step, job.chunk.start
     # the first time on each analyzer's own grid that one pass from 0 would hand it
     due = {name: math.ceil((start - step / 2) / a.interval - 1e-9) * a.interval
@@ -93,17 +95,17 @@ def _frames(job: Job, models: LoadedModels, emit: Emit, position: Position,
                     try:
                         emit(name, list(analyzer.add(fit(frame, analyzer.size))))
                     except Exception as exc:  # noqa: BLE001
-                        outcome.errors[name] = describe(exc)
+                        outcome.errors[name] = error_text(exc)
                         del live[name]
     except Exception as exc:  # noqa: BLE001 - the video itself failed: every analyzer did
         for name in live:
-            outcome.errors[name] = describe(exc)
+            outcome.errors[name] = error_text(exc)
         return
     for name, analyzer in live.items():
         try:
             emit(name, list(analyzer.finish()))
         except Exception as exc:  # noqa: BLE001
-            outcome.errors[name] = describe(exc)
+            outcome.errors[name] = error_text(exc)
 
 
 def _audio(job: Job, models: LoadedModels, emit: Emit, position: Position,
@@ -120,7 +122,7 @@ def _audio(job: Job, models: LoadedModels, emit: Emit, position: Position,
                 position(obs.end)
                 emit(name, [obs])
         except Exception as exc:  # noqa: BLE001
-            outcome.errors[name] = describe(exc)
+            outcome.errors[name] = error_text(exc)
 
 
 def _shots(job: Job, models: LoadedModels, emit: Emit, position: Position,
@@ -131,7 +133,7 @@ def _shots(job: Job, models: LoadedModels, emit: Emit, position: Position,
             outcome.boundaries = models.analyzer(name).boundaries(
                 job.path, start, job.chunk.end, lambda seconds: position(start + seconds))
         except Exception as exc:  # noqa: BLE001
-            outcome.errors[name] = describe(exc)
+            outcome.errors[name] = error_text(exc)
 
 
 def _per_shot(job: Job, models: LoadedModels, emit: Emit, position: Position,
@@ -143,7 +145,7 @@ def _per_shot(job: Job, models: LoadedModels, emit: Emit, position: Position,
                 outcome.thumbnails = thumbnails(job.path, [(a + b) / 2 for a, b in spans],
                                                 size=THUMBNAIL_SIZE, reader=reader)
         except Exception as exc:  # noqa: BLE001 - the shots commit with their thumbnails
-            outcome.errors["<thumbnails>"] = describe(exc)
+            outcome.errors[THUMBNAILS] = error_text(exc)
     for name in job.names:
         try:
             with VideoReader(job.path, info=job.info) as reader:
@@ -151,4 +153,4 @@ def _per_shot(job: Job, models: LoadedModels, emit: Emit, position: Position,
                     position(obs.end)
                     emit(name, [obs])
         except Exception as exc:  # noqa: BLE001
-            outcome.errors[name] = describe(exc)
+            outcome.errors[name] = error_text(exc)

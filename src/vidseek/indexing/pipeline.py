@@ -20,7 +20,7 @@ from vidseek.analyzers.registry import REGISTRY, LoadedModels
 from vidseek.errors import VidseekError
 from vidseek.indexing.commit import RunWriter
 from vidseek.indexing.executors import Executor
-from vidseek.indexing.jobs import Outcome, Position
+from vidseek.indexing.jobs import THUMBNAILS, Outcome, Position, error_text
 from vidseek.indexing.paths import expand_paths
 from vidseek.indexing.plan import Chunk, Job, first_jobs, plan_chunks
 from vidseek.indexing.results import IndexReport, IndexResult
@@ -38,7 +38,6 @@ ResultCallback = Callable[[IndexResult], None]
 
 _TICK = 0.5  # seconds between progress reports while jobs run
 _NO_SHOTS = "no shots to work on (shot detection failed)"
-_THUMBNAILS = "<thumbnails>"  # a job's error key for the thumbnails of the shots it commits
 
 
 def index(paths: Iterable[str | Path], *, store: Store, lock: threading.Lock,
@@ -156,7 +155,7 @@ class _Video:
                     frame_sizes[name] = (analyzer.interval, analyzer.size)
                 self.todo.append(name)
             except (VidseekError, ImportError) as exc:  # its model cannot load
-                result.errors[name] = f"{type(exc).__name__}: {exc}"
+                result.errors[name] = error_text(exc)
         if not self.todo:
             return []
         self.chunks = plan_chunks(self.info.duration, self.executor.chunk_seconds)
@@ -216,7 +215,7 @@ class _Video:
         job = outcome.job
         self.progress[id(job)] = 1.0
         for name, why in outcome.errors.items():
-            self.result.errors.setdefault(self._shots_name() if name == _THUMBNAILS else name,
+            self.result.errors.setdefault(self._shots_name() if name == THUMBNAILS else name,
                                           why)
         for name in job.names:
             seconds = self.result.analyzer_seconds
@@ -288,7 +287,7 @@ class _Video:
             self.result.analyzers[name] = writer.commit()
         except Exception as exc:  # noqa: BLE001 - one analyzer's failure is reported
             writer.abort()
-            self.result.errors[name] = f"{type(exc).__name__}: {exc}"
+            self.result.errors[name] = error_text(exc)
 
     def _write(self, name: str, found: list[Observation]) -> None:
         self.writers[name] = self._writer(name)
