@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def make_video(folder: Path, minutes: float, gop: float, seed: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"bench_{minutes:g}min_720p30_gop{gop:g}_seed{seed}.mp4"
     if path.exists() and truth_path(path).exists():
         return path

@@ -10,10 +10,11 @@ Tests talk to it over loopback exactly as vidseek talks to vLLM, Ollama or a hos
         server.requests[0].body["messages"], server.requests[0].image_urls
 
 Each POST to ``/v1/chat/completions`` takes the next item of the script (a plain string is the
-assistant's text; a `Reply` sets tool calls, usage, an error status, a delay or a malformed
-body; a callable gets the request's JSON and returns either). ``replies`` may also be one
-callable that answers every request. Every request is recorded with its headers and body,
-including the ones that are rejected. ``GET /v1/models`` lists the model.
+assistant's text; a `Reply` sets tool calls, usage, an error status, a delay, a malformed
+body, or a server that hangs (`Reply.hanging`) or trickles its reply a byte at a time
+(`Reply.trickling`); a callable gets the request's JSON and returns either). ``replies`` may
+also be one callable that answers every request. Every request is recorded with its headers
+and body, including the ones that are rejected. ``GET /v1/models`` lists the model.
 
 (``tests/`` is on ``sys.path`` because ``tests/conftest.py`` is a root conftest, so test
 modules anywhere under ``tests/`` import this module as ``chat_server``.)
@@ -36,6 +37,10 @@ __all__ = ["RecordedRequest", "Reply", "ScriptedChatServer", "content_parts", "i
 
 IMAGE_TOKENS = 85
 """Prompt tokens the automatic usage counts per image (OpenAI's low-detail cost)."""
+HANG_SECONDS = 3600.0
+"""How long `Reply.hanging` waits (closing the server ends the wait)."""
+TRICKLE_PADDING = 4096
+"""Spaces after a trickled body's JSON, so that it lasts thousands of `Reply.trickle` steps."""
 
 
 @dataclass
@@ -56,6 +61,9 @@ class Reply:
         headers: extra response headers (e.g. ``{"Retry-After": "1"}``).
         delay: seconds to wait before answering (to test timeouts).
         body: raw bytes sent instead of any JSON (to test malformed replies).
+        trickle: seconds between the bytes of the body: the status and headers go at once,
+            then one byte at a time (to test a server whose every read arrives in time but
+            whose reply never ends); 0 sends the body at once.
     """
 
     text: str | None = ""
@@ -68,6 +76,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     body: bytes | None = None
+    trickle: float = 0.0
 
     @classmethod
     def failure(cls, status: int, message: str, *, retry_after: float | None = None) -> Reply:
@@ -79,6 +88,17 @@ class Reply:
     def malformed(cls, body: bytes = b'{"choices": [{"message": ') -> Reply:
         """A 200 reply whose body is not valid JSON."""
         return cls(body=body)
+
+    @classmethod
+    def hanging(cls) -> Reply:
+        """A server that takes the request and never answers (until the server closes)."""
+        return cls(delay=HANG_SECONDS)
+
+    @classmethod
+    def trickling(cls, every: float = 0.5, text: str = "late") -> Reply:
+        """A reply sent one byte each `every` seconds: the headers come at once, the body
+        (padded to thousands of bytes) never finishes within a test."""
+        return cls(text=text, trickle=every)
 
     @classmethod
     def calling(cls, name: str, arguments: dict[str, Any], call_id: str = "call_1") -> Reply:
@@ -309,7 +329,10 @@ class _Handler(BaseHTTPRequestHandler):
         return raw, body
 
     def _answer(self, reply: Reply, request: dict[str, Any]) -> None:
-        if reply.body is not None:
+        if reply.trickle:
+            data = json.dumps(_completion(reply, request)).encode() + b" " * TRICKLE_PADDING
+            self._trickle(reply.status, data, reply.trickle, reply.headers)
+        elif reply.body is not None:
             self._send(reply.status, reply.body, "application/json", reply.headers)
         elif reply.status >= 400:
             self._send_error(reply.status, reply.message or "scripted error", reply.headers)
@@ -324,11 +347,23 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(body).encode(), "application/json", headers)
 
+    def _trickle(self, status: int, data: bytes, every: float,
+                 headers: dict[str, str] | None = None) -> None:
+        self._send(status, b"", "application/json", {**(headers or {}),
+                                                     "Content-Length": str(len(data))})
+        for i in range(len(data)):
+            if self.server_state._closing.is_set():
+                return
+            self.wfile.write(data[i:i + 1])
+            self.wfile.flush()
+            self.server_state._wait(every)
+
     def _send(self, status: int, data: bytes, content_type: str,
               headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
+        if "Content-Length" not in (headers or {}):
+            self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()

@@ -121,8 +121,12 @@ def test_index_list_show_export_remove(sample, tmp_path):
     assert "sample.mp4" in table and f"1. {best['link']}" in table
     nothing = vidseek("search", "a giraffe eating leaves", "--library", library)
     assert nothing.stdout == "" and "no moment matches" in nothing.stderr
+    # and why: what the library lacks and how to add it, what --kind left out
+    assert "describes pictures without words" in " ".join(nothing.stderr.split())
+    narrow = vidseek("search", "a giraffe eating leaves", "--kind", "speech", "--library", library)
+    assert "only speech was searched" in " ".join(narrow.stderr.split())
     empty = vidseek("search", "  ", "--library", library, check=False)
-    assert empty.returncode == 1 and "words to search for" in empty.stderr
+    assert empty.returncode == 2 and "words to search for" in empty.stderr
     unknown = vidseek("show", "nothing-like-this", "--library", library, check=False)
     assert unknown.returncode == 1 and "'nothing-like-this'" in unknown.stderr
     assert "`vidseek list`" in unknown.stderr
@@ -137,6 +141,8 @@ def test_reading_a_missing_library_says_so_and_creates_nothing(tmp_path):
         assert result.returncode == 1, argv
         assert "no library at" in result.stderr and "vidseek index" in result.stderr, argv
         assert "Traceback" not in result.stderr
+    listed = json.loads(vidseek("models", "--json", "--library", tmp_path / "lib").stdout)
+    assert any(row["name"] == "speech" and row["status"] == "available" for row in listed)
     assert not (tmp_path / "lib").exists()
 
 

@@ -421,3 +421,48 @@ def test_chapter_titles_from_speech_text_captions_and_labels():
     assert [c[2] for c in parse_webvtt(vtt)] == [
         ["Welcome to the harbour tour this morning, everyone."], ["GATE 7 BOARDING"],
         ["A red boat in a harbour with gulls"], ["cat, tv"], ["Shot 5"], ["Shot 6"]]
+
+
+def test_a_titler_reads_each_shot_and_the_rules_title_what_it_leaves():
+    from vidseek.export import chapter_titles
+
+    shots = [shot(0, 10), shot(10, 20), shot(20, 30)]
+    found = [obs(1, 4, "Welcome to the harbour tour."), obs(2, 5, "GATE 7", kind="text"),
+             obs(12, 15, "Boats leave at noon.")]
+    read = []
+
+    def titler(contents: str) -> str:
+        read.append(contents)
+        return "The harbour tour" if "harbour" in contents else ""
+
+    titles = chapter_titles(shots, found, titler=titler)
+    assert read == ["speech: Welcome to the harbour tour.\ntext: GATE 7",
+                    "speech: Boats leave at noon."]  # the empty third shot is not asked
+    assert titles == {0: "The harbour tour", 10: "Boats leave at noon."}
+
+
+def test_a_language_model_titles_chapters(tmp_path):
+    """The wiring, with llm-tiny (SmolLM2-135M, which writes what it likes): a title of at
+    most the words asked for, or none, for every shot that says something."""
+    from vidseek.export import chapter_titles, llm_titler
+    from vidseek.models import resolve
+    from vidseek.models.install import ModelInstallError, model_file
+
+    pytest.importorskip("xllamacpp", reason="xllamacpp is not installed: pip install -e .")
+    try:
+        model_file("llm-tiny")
+    except ModelInstallError:
+        pytest.skip("llm-tiny is not installed: vidseek models install llm-tiny")
+    calls = []
+    titler = llm_titler(resolve("chat", "llm-tiny"), words=6)
+
+    def counted(contents: str) -> str:
+        calls.append(contents)
+        title = titler(contents)
+        assert isinstance(title, str) and len(title.split()) <= 6 and "\n" not in title
+        return title
+
+    found = [obs(1, 9, "Today we repair a bicycle: first the chain, then the brakes."),
+             obs(11, 19, "Now we bake bread: flour, water, salt and yeast.")]
+    titles = chapter_titles([shot(0, 10), shot(10, 20)], found, titler=counted)
+    assert len(calls) == 2 and set(titles) == {0, 10}

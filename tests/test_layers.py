@@ -12,7 +12,8 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS = [
-    {"types", "errors", "kinds"},
+    {"errors"},
+    {"types", "kinds"},
     {"media"},
     {"models"},
     {"analyzers"},

@@ -169,3 +169,10 @@ def test_killed_index_resumes_to_the_same_content(lecture, indexed, tmp_path):
         assert result.status == "indexed"
         assert set(result.analyzers) == set(library.analyzers) - done
         assert _content(library.observations(vid)) == expected
+
+
+def test_a_name_too_long_for_the_file_system_is_an_unknown_video(tmp_path):
+    from vidseek.errors import UnknownVideoError
+
+    with Library(tmp_path / "lib") as library, pytest.raises(UnknownVideoError):
+        library.video("x" * 300 + ".mp4")

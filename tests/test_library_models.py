@@ -22,7 +22,7 @@ def test_the_speech_model_is_a_library_choice_that_changes_the_index_version(tmp
         assert reopened.models.speech == "whisper:base"
 
 
-def test_an_unknown_speech_model_says_what_to_use(tmp_path):
-    with Library(tmp_path / "library", models={"speech": "whisper:/no/such/model"}) as library,\
-            pytest.raises(ValueError, match="whisper"):
-        library.loaded.analyzer("speech")
+def test_an_unknown_speech_model_says_what_to_use_and_is_not_saved(tmp_path):
+    with pytest.raises(ValueError, match="whisper"):
+        Library(tmp_path / "library", models={"speech": "whisper:/no/such/model"})
+    assert not (tmp_path / "library" / "models.json").exists()

@@ -93,7 +93,8 @@ class UnknownVideoError(StoreError, KeyError):
         self.reason = reason
         self.candidates = list(candidates or [])
         self.advice = advice
-        super().__init__(f"{query!r}: {reason}" + (f"; {advice}" if advice else ""))
+        shown = query if len(query) <= 80 else f"{query[:60]}... ({len(query)} characters)"
+        super().__init__(f"{shown!r}: {reason}" + (f"; {advice}" if advice else ""))
 
     def advised(self, advice: str) -> UnknownVideoError:
         """The same error with ``advice`` (e.g. which tool lists the videos) in place of its

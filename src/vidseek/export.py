@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import math
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from vidseek.types import Observation
+
+if TYPE_CHECKING:
+    from vidseek.models.protocols import ChatModel
 
 __all__ = [
     "chapter_titles",
@@ -207,7 +211,8 @@ _TITLE_SOURCES = ("speech", "text", "caption", "visual")
 
 
 def chapter_titles(shots: Iterable[Observation], observations: Iterable[Observation], *,
-                   words: int = TITLE_WORDS) -> dict[float, str]:
+                   words: int = TITLE_WORDS,
+                   titler: Callable[[str], str] | None = None) -> dict[float, str]:
     """A title for each shot, from what is said or shown in it.
 
     For each shot, in order of preference: the first words of the first speech that begins
@@ -220,6 +225,9 @@ def chapter_titles(shots: Iterable[Observation], observations: Iterable[Observat
         shots: the ``shot`` observations (other kinds are ignored).
         observations: the video's other observations (speech, text, caption, visual).
         words: at most this many words of speech, screen text or caption.
+        titler: writes a title from what is said and shown in a shot (one line per
+            observation, see :func:`llm_titler`); the rules above title the shots it leaves
+            untitled (an empty reply) and the shots with nothing said or shown.
 
     Returns:
         Titles keyed by the shot's start, as :func:`to_chapters_webvtt` takes them.
@@ -228,9 +236,43 @@ def chapter_titles(shots: Iterable[Observation], observations: Iterable[Observat
     titles = {}
     for shot in _sorted_of_kind(shots, "shot"):
         title = _title(shot, found, words)
+        if title and titler is not None:
+            title = titler(_contents(shot, found)) or title
         if title:
             titles[shot.start] = title
     return titles
+
+
+_CONTENTS_CHARS = 1200  # what a titler reads of one shot: enough for a minute of speech
+
+
+def _contents(shot: Observation, found: list[Observation]) -> str:
+    """What is said and shown in a shot, one ``kind: text`` line per observation, in time
+    order (speech that runs on from an earlier shot included)."""
+    inside = sorted((o for o in found if o.start < shot.end and o.end > shot.start),
+                    key=lambda o: (o.start, _TITLE_SOURCES.index(o.kind)))
+    lines = list(dict.fromkeys(f"{o.kind}: {' '.join(o.text.split())}" for o in inside))
+    return "\n".join(lines)[:_CONTENTS_CHARS]
+
+
+def llm_titler(chat: ChatModel, *, words: int = TITLE_WORDS) -> Callable[[str], str]:
+    """A titler for :func:`chapter_titles` that asks a chat model (e.g. the installed
+    ``llm``) for a title of at most ``words`` words: one short call per chapter, temperature
+    0. A reply that is empty or too long after tidying gives no title (the rules' is kept)."""
+    from vidseek.models.messages import ChatMessage
+
+    system = ChatMessage.system(
+        "You title the chapters of a video. Given what is said and shown in a chapter, reply "
+        f"with a title of at most {words} words: no quotes, no period, nothing else.")
+
+    def title(contents: str) -> str:
+        reply = chat.chat([system, ChatMessage.user(contents)], max_tokens=4 * words,
+                          temperature=0.0)
+        line = next((ln for ln in reply.text.splitlines() if ln.strip()), "")
+        line = line.strip().strip("\"'`*#").removeprefix("Title:").strip().rstrip(".")
+        return line if 0 < len(line.split()) <= words else ""
+
+    return title
 
 
 def _title(shot: Observation, found: list[Observation], words: int) -> str:

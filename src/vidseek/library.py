@@ -35,7 +35,9 @@ from vidseek.models.registry import ModelSpecs, discovered
 from vidseek.search import Searcher
 from vidseek.search.calibration import Calibration, calibration_file, load_calibration
 from vidseek.search.encoders import query_encoders
+from vidseek.search.searcher import check_query
 from vidseek.store import Store, VideoRecord
+from vidseek.store.lock import WRITE_WAIT
 from vidseek.types import Answer, Moment, Step
 
 if TYPE_CHECKING:
@@ -45,6 +47,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ANALYZERS",
     "EMBEDDED",
+    "MAX_OPTIONS",
+    "MAX_OPTION_CHARS",
+    "MAX_QUESTION_CHARS",
     "VIDEO_SUFFIXES",
     "IndexReport",
     "IndexResult",
@@ -55,6 +60,14 @@ __all__ = [
 ANALYZERS = tuple(REGISTRY)
 """Every analyzer, in the order they are reported."""
 _MODELS_FILE = "models.json"
+MAX_QUESTION_CHARS = 1000
+"""Characters one question may hold. The answerers search with the question, and with the
+question and each option together, so a question and an option fit in one search
+(:data:`vidseek.search.searcher.MAX_QUERY_CHARS`)."""
+MAX_OPTIONS = 10
+"""Options one multiple-choice question may have (each is searched for)."""
+MAX_OPTION_CHARS = 500
+"""Characters one option may hold."""
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +109,8 @@ class Library:
         file = self.path / _MODELS_FILE
         saved = ModelSpecs.model_validate_json(file.read_text()) if file.exists() else None
         given = ModelSpecs.model_validate(models) if isinstance(models, dict) else models
-        if given is not None and given.reranker:  # a typo must not be saved with the library
-            from vidseek.models import resolve
-
-            resolve("reranker", given.reranker)
-        if given is not None:
+        if given is not None:  # a typo must not be saved with the library; "none" unsets
+            given.check()
             saved = (saved or ModelSpecs()).merged(given)
             file.write_text(saved.model_dump_json(indent=2, exclude_none=True) + "\n")
         return discovered().merged(saved or ModelSpecs())
@@ -127,6 +137,9 @@ class Library:
         return self.store.observations(self.video(video).id, kinds=kinds)
 
     def remove(self, video: str | Path) -> bool:
+        """Remove a video and everything learned about it. Waits (up to
+        :data:`~vidseek.store.lock.WRITE_WAIT` seconds, saying so) while another process
+        writes the library."""
         return self.store.remove_video(self.video(video).id)
 
     def thumbnail(self, video: str | Path, time: float, *, size: int = THUMBNAIL_SIZE):
@@ -146,7 +159,8 @@ class Library:
     def index(
         self, paths: Iterable[str | Path], *, progress: Progress | None = None,
         executor: Literal["local", "ray"] | Executor = "local", ray_address: str | None = None,
-        on_result: ResultCallback | None = None,
+        on_result: ResultCallback | None = None, wait: float | None = WRITE_WAIT,
+        on_wait: Callable[[str], None] | None = None,
     ) -> IndexReport:
         """Index files, folders and globs. One bad file is reported and the rest go on.
 
@@ -161,24 +175,33 @@ class Library:
                 machine, ``"auto"`` joins the local ``ray start`` cluster, ``ray://host:10001``
                 a remote one.
             on_result: called with each file's result as soon as it is done.
+            wait: one process writes a library at a time: seconds to wait for another one
+                that is writing it (None: as long as it takes). Searching never waits.
+            on_wait: told once, in words, that this call waits for another process and for
+                which (default: a warning on the ``vidseek.store`` logger).
 
         Returns:
             One :class:`IndexResult` per file: ``indexed``, ``unchanged`` (every analyzer
             already has a committed run of its version) or ``failed`` (with the reason).
-        """
-        if executor == "ray":
-            from vidseek.indexing import RayExecutor
 
-            runner = RayExecutor(self.models, address=ray_address)
-        elif executor == "local":
-            runner = LocalExecutor(self.loaded)
-        elif isinstance(executor, str):
+        Raises:
+            StoreError: another process still wrote the library after ``wait`` seconds.
+        """
+        if isinstance(executor, str) and executor not in ("local", "ray"):
             raise ValueError(f"unknown executor {executor!r}: use 'local' or 'ray'")
-        else:
-            runner = executor
-        return run_index(paths, store=self.store, lock=self._write, models=self.loaded,
-                         analyzers=self.analyzers, executor=runner, progress=progress,
-                         on_result=on_result)
+        # The writer lock first: a Ray cluster is not started only to wait.
+        with self.store.writing(wait=wait, on_wait=on_wait):
+            if executor == "ray":
+                from vidseek.indexing import RayExecutor
+
+                runner = RayExecutor(self.models, address=ray_address)
+            elif executor == "local":
+                runner = LocalExecutor(self.loaded)
+            else:
+                runner = executor
+            return run_index(paths, store=self.store, lock=self._write, models=self.loaded,
+                             analyzers=self.analyzers, executor=runner, progress=progress,
+                             on_result=on_result)
 
     # -- searching ---------------------------------------------------------------------------
 
@@ -190,9 +213,31 @@ class Library:
         first, each with a calibrated score and its evidence. See
         :meth:`vidseek.search.Searcher.search` for the arguments; a query that matches
         nothing well enough returns an empty list."""
+        check_query(query, k, image=image is not None)  # before the models load
         videos = None if videos is None else [str(v) for v in videos]
         return self.searcher.search(query, videos=videos, kinds=kinds, k=k, image=image,
                                     threshold=threshold)
+
+    def search_hints(self, *, kinds: Iterable[str] | None = None,
+                     image: object = None) -> list[str]:
+        """Why a search may have found nothing, as sentences: the kinds it left out and the
+        channels this library lacks (no sound events, nothing that describes pictures without
+        words, no picture space for a query picture), each with how to add it."""
+        indexed = {run.analyzer for run in self.store.runs()}
+        hints = []
+        if kinds:
+            hints.append(f"only {', '.join(kinds)} was searched: search every kind to widen it")
+        if "sounds" not in indexed:
+            hints.append("no sound events are indexed (applause, a dog barking...): "
+                         "`vidseek models install sounds`, then index again")
+        if not indexed & {"objects", "clip", "captions"}:
+            hints.append("nothing here describes pictures without words (objects, image-text "
+                         "or captions): configure one of those models (docs/backends.md), then "
+                         "index again")
+        if image is not None and not indexed & {"image", "clip", "faces"}:
+            hints.append("no picture space is indexed for a query picture: configure an image "
+                         "embedder or an image-text model (docs/backends.md), then index again")
+        return hints
 
     @functools.cached_property
     def searcher(self) -> Searcher:
@@ -252,7 +297,8 @@ class Library:
             The answer: text, choice, confidence, evidence moments, trace and cost.
 
         Raises:
-            QueryError: an empty question or fewer than two options.
+            QueryError: an empty question, fewer than two options, or more than the limits
+                (:data:`MAX_QUESTION_CHARS`, :data:`MAX_OPTIONS`, :data:`MAX_OPTION_CHARS`).
             AskError: the model server failed or kept replying malformed; its ``answer``
                 holds the partial trace.
         """
@@ -268,7 +314,17 @@ class Library:
 
         if not question or not question.strip():
             raise QueryError("the question is empty: ask something about the video")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise QueryError(f"the question is {len(question)} characters long; at most "
+                             f"{MAX_QUESTION_CHARS} are answered: ask it in fewer words")
         options = [str(o).strip() for o in options] if options else None
+        if options is not None and len(options) > MAX_OPTIONS:
+            raise QueryError(f"{len(options)} options given; at most {MAX_OPTIONS} are "
+                             "weighed: drop the unlikely ones")
+        if options is not None and any(len(o) > MAX_OPTION_CHARS for o in options):
+            longest = max(len(o) for o in options)
+            raise QueryError(f"an option is {longest} characters long; at most "
+                             f"{MAX_OPTION_CHARS} per option: shorten it")
         if options is not None and (len(options) < 2 or not all(options)):
             raise QueryError(f"give at least two non-empty options, not {options}")
         tools = VideoTools(self, self.video(video))

@@ -20,13 +20,18 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from vidseek.kinds import KINDS
+from vidseek.library import MAX_OPTION_CHARS, MAX_OPTIONS, MAX_QUESTION_CHARS
+from vidseek.search.searcher import MAX_QUERY_CHARS
 
-__all__ = ["MAX_FRAMES", "create_server", "run_stdio"]
+__all__ = ["MAX_FRAMES", "MAX_NAME_CHARS", "create_server", "run_stdio"]
 
 MAX_FRAMES = 16
 """Pictures one ``inspect_frames`` call may return."""
+MAX_NAME_CHARS = 4096
+"""Characters of a video's name, id or path, or of a model spec, in a tool call."""
 _VIDEO = "The video: its name (file name), id (or the start of it) or path, as list_videos " \
     "gives them."
+_VideoName = Annotated[str, Field(max_length=MAX_NAME_CHARS, description=_VIDEO)]
 _LIST = "call list_videos for every video's name and id"
 _INSTRUCTIONS = (
     "vidseek indexes videos (speech, on-screen text, shots, faces...) and finds the moments "
@@ -73,12 +78,15 @@ def create_server(library: Any) -> Any:
 
     @server.tool()
     def search_moments(
-        query: Annotated[str, Field(description="What is said, written, shown or happening.")],
+        query: Annotated[str, Field(max_length=MAX_QUERY_CHARS,
+                                    description="What is said, written, shown or happening.")],
         video: Annotated[str | None, Field(
+            max_length=MAX_NAME_CHARS,
             description="Only this video (name, id or path, as list_videos gives them); all "
                         "videos when omitted.")] = None,
-        kinds: Annotated[list[str] | None, Field(
-            description=f"Only these kinds: {', '.join(KINDS)}.")] = None,
+        kinds: Annotated[list[Annotated[str, Field(max_length=200)]] | None, Field(
+            max_length=len(KINDS), description=f"Only these kinds: {', '.join(KINDS)}.")
+        ] = None,
         k: Annotated[int, Field(ge=1, le=50, description="At most this many moments.")] = 10,
     ) -> list[dict[str, Any]]:
         """Moments across the library that answer a query, best first: video, start and end
@@ -96,7 +104,7 @@ def create_server(library: Any) -> Any:
 
     @server.tool()
     def get_transcript(
-        video: Annotated[str, Field(description=_VIDEO)],
+        video: _VideoName,
         start: Annotated[float | None, Field(ge=0, description="From this time, seconds.")
                          ] = None,
         end: Annotated[float | None, Field(ge=0, description="Up to this time, seconds.")
@@ -113,7 +121,7 @@ def create_server(library: Any) -> Any:
 
     @server.tool(structured_output=False)  # pictures, not JSON
     def inspect_frames(
-        video: Annotated[str, Field(description=_VIDEO)],
+        video: _VideoName,
         start: Annotated[float, Field(ge=0, description="Start of the range, seconds.")] = 0.0,
         end: Annotated[float | None, Field(
             ge=0, description="End of the range, seconds (default: the end of the video).")
@@ -143,11 +151,14 @@ def create_server(library: Any) -> Any:
 
     @server.tool()
     def ask(
-        video: Annotated[str, Field(description=_VIDEO)],
-        question: Annotated[str, Field(description="The question about the video.")],
-        options: Annotated[list[str] | None, Field(
-            description="Multiple-choice options, if any.")] = None,
+        video: _VideoName,
+        question: Annotated[str, Field(max_length=MAX_QUESTION_CHARS,
+                                       description="The question about the video.")],
+        options: Annotated[list[Annotated[str, Field(max_length=MAX_OPTION_CHARS)]] | None,
+                           Field(max_length=MAX_OPTIONS,
+                                 description="Multiple-choice options, if any.")] = None,
         model: Annotated[str | None, Field(
+            max_length=MAX_NAME_CHARS,
             description="Chat model spec (e.g. openai:http://localhost:11434/v1#MODEL); "
                         "default the library's, or the embedded answerer.")] = None,
     ) -> dict[str, Any]:

@@ -18,55 +18,24 @@ Given ``api`` (the REST API's prefix, ``/api``), videos and moments also carry t
 their media (``media_url``, range requests) and a thumbnail (``thumbnail_url``), and moments
 the media URL at the moment (``play_url``: ``/api/videos/ID/media#t=12.30,20.10``).
 
-:func:`kinds` reads the kinds a caller asked for (repeated, or comma-separated) and checks
-them against :data:`vidseek.types.KINDS`, so that a typo is an error that lists the kinds
-rather than an empty result.
+:func:`kinds` (:func:`vidseek.kinds.checked_kinds`) reads the kinds a caller asked for
+(repeated, or comma-separated) and checks them against :data:`vidseek.kinds.KINDS`, so that
+a typo is an error that lists the kinds rather than an empty result.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vidseek.errors import QueryError
-from vidseek.kinds import KINDS
+from vidseek.kinds import checked_kinds as kinds
 
 if TYPE_CHECKING:  # records only; nothing here loads the library
     from vidseek.store import VideoRecord
     from vidseek.types import Answer, Moment, Observation
 
 __all__ = ["answer", "file_uri", "kinds", "moment", "observation", "segment", "video"]
-
-
-def kinds(given: str | Iterable[str] | None) -> list[str] | None:
-    """The observation kinds a caller asked for, checked.
-
-    Args:
-        given: kinds, each item possibly comma-separated (``["speech,text", "face"]``, as
-            repeated options and query parameters arrive), or one such string; None or
-            nothing for every kind.
-
-    Returns:
-        The kinds, without repeats, in the order given; None when none was given.
-
-    Raises:
-        QueryError: a kind that is not one of :data:`vidseek.types.KINDS`; the message lists
-            them (and the closest one).
-    """
-    if given is None:
-        return None
-    items = [given] if isinstance(given, str) else list(given)
-    wanted = list(dict.fromkeys(k.strip().lower() for item in items for k in item.split(",")
-                                if k.strip()))
-    unknown = [k for k in wanted if k not in KINDS]
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], KINDS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise QueryError(f"unknown kind {', '.join(map(repr, unknown))}{hint}: the kinds are "
-                         f"{', '.join(KINDS)}")
-    return wanted or None
 
 
 def file_uri(path: str, start: float | None = None, end: float | None = None) -> str:

@@ -54,7 +54,7 @@ def test_a_failing_model_server_exits_1_with_the_reason(facts):
     failed = json.loads(result.stdout)
     assert "malformed" in failed["error"] and failed["trace"][0]["tool"] == "search"
     plain = ask(facts, "What?", "--options", "only one", check=False)
-    assert plain.returncode == 1 and "at least two" in plain.stderr
+    assert plain.returncode == 2 and "at least two" in plain.stderr  # a usage error
 
 
 def test_without_model_and_without_an_installed_llm_it_says_how_to_install_one(facts, tmp_path):

@@ -65,3 +65,13 @@ def test_multiple_choice_picks_the_option_the_evidence_supports(facts):
 def test_the_answer_round_trips_through_json(facts):
     answer = facts.library.ask(facts.path, facts.questions[0].question, options=["yes", "no"])
     assert Answer.model_validate_json(answer.model_dump_json()) == answer
+
+
+def test_a_choice_on_weak_evidence_is_not_found(facts):
+    """Multiple choice always picks an option, but a question about something the video never
+    shows gets ``found: false`` and a note, not the confidence of an answer."""
+    options = ["a purple giraffe", "a green submarine", "an orange bicycle"]
+    answer = facts.library.ask(facts.path, "Which animal plays the trumpet?", options=options)
+    assert answer.choice is not None and answer.text == options[answer.choice]
+    assert not answer.found
+    assert any("weak" in note for note in answer.notes)

@@ -82,3 +82,5 @@ def test_search_is_limited_to_this_video_and_shows_scores(tools, facts):
     result = tools.call("search", {"query": shown.fact, "k": 2}, max_frames=0)
     assert result.moments and all(m.video_id == tools.video.id for m in result.moments)
     assert "(score " in result.text and shown.fact in result.text
+    with pytest.raises(ToolError, match="characters"):  # the model is told, the ask goes on
+        tools.call("search", {"query": "word " * 1000}, max_frames=0)

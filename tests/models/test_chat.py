@@ -21,7 +21,7 @@ from vidseek.media import Frame
 from vidseek.models import resolve
 from vidseek.models.chat import DEFAULT_BASE_URL, OpenAIChat
 from vidseek.models.messages import ChatMessage, frame_parts, image_part, jpeg_data_url
-from vidseek.models.protocols import ChatModel, ChatModelError
+from vidseek.models.protocols import ChatModel, ChatModelError, ChatTimeoutError
 
 
 @pytest.fixture(autouse=True)
@@ -182,6 +182,54 @@ def test_a_slow_server_times_out_quickly():
     assert len(server.requests) == 2 and caught.value.status is None
 
 
+def test_a_trickling_server_is_cut_off_at_the_timeout_of_an_attempt():
+    """Every byte arrives within the read timeout, but the reply never ends: the timeout
+    bounds the whole attempt, not each read."""
+    with ScriptedChatServer([Reply.trickling(0.1)] * 2) as server, \
+            _client(server, timeout=0.6, retries=1) as model:
+        began = time.perf_counter()
+        with pytest.raises(ChatTimeoutError, match="no reply within 0.6 s"):
+            model.chat([ChatMessage.user("hi")])
+        elapsed = time.perf_counter() - began
+    assert 1.2 <= elapsed < 2.5, elapsed
+    assert len(server.chat_requests) == 2
+
+
+@pytest.mark.parametrize("reply", [Reply.hanging(), Reply.trickling(0.1)],
+                         ids=["hanging", "trickling"])
+def test_the_timeout_of_a_call_bounds_every_attempt_and_wait(reply):
+    """`chat(timeout=...)` is a deadline for the whole call: attempts, retries and the waits
+    between them, whatever the client's own timeout and retries are."""
+    with ScriptedChatServer(lambda body: reply) as server, \
+            _client(server, timeout=60, retries=3, backoff=0.2) as model:
+        began = time.perf_counter()
+        with pytest.raises(ChatTimeoutError, match="1.5 s") as caught:
+            model.chat([ChatMessage.user("hi")], timeout=1.5)
+        elapsed = time.perf_counter() - began
+    assert 1.5 <= elapsed < 2.0, elapsed
+    assert "this call was given" in str(caught.value)
+
+
+def test_a_call_given_no_time_is_not_sent():
+    with ScriptedChatServer(["hello"]) as server, _client(server) as model:
+        for spent in (0, -1.0):
+            with pytest.raises(ChatTimeoutError, match="no time left"):
+                model.chat([ChatMessage.user("hi")], timeout=spent)
+        assert model.chat([ChatMessage.user("hi")], timeout=5).text == "hello"
+    assert len(server.chat_requests) == 1
+
+
+def test_retries_stop_when_the_call_has_no_time_for_another_attempt():
+    script = [Reply.failure(503, "busy", retry_after=5), "never sent"]
+    with ScriptedChatServer(script) as server, _client(server, retries=3) as model:
+        began = time.perf_counter()
+        with pytest.raises(ChatModelError, match="HTTP 503") as caught:
+            model.chat([ChatMessage.user("hi")], timeout=1.0)
+    assert time.perf_counter() - began < 0.5
+    assert "Retry-After" in str(caught.value) or "retry" in str(caught.value)
+    assert len(server.chat_requests) == 1
+
+
 def test_connection_refused_names_the_url_and_asks_whether_the_server_runs():
     url = f"http://127.0.0.1:{_free_port()}/v1"
     with OpenAIChat(url, "m", retries=1, backoff=0.01) as model, \
@@ -301,6 +349,43 @@ def test_spec_strings(monkeypatch):
                       ("openai:", "no model"), ("gpt-4o", "openai:#gpt-4o-mini")]:
         with pytest.raises(ModelError, match=hint):
             resolve("chat", bad)
+
+
+BAD_URLS = [
+    ("http://256.256.256.256/v1", "not an IPv4 address"),
+    ("http://1.2.3/v1", "not an IPv4 address"),
+    ("http://[::1:9/v1", "broken IPv6 address"),
+    ("http://[zz]:80/v1", "IPv6"),
+    ("http://" + "a" * 64 + ".example/v1", "not a host name"),
+    ("http://" + "a." * 127 + "example/v1", "not a host name"),
+    ("http://-bad-.example/v1", "not a host name"),
+    ("http://h:99999/v1", "port"),
+    ("http://h:port/v1", "port"),
+    ("http://h:0/v1", "port 0"),
+    ("http:///v1", "no host"),
+    ("http://exa mple.com/v1", "spaces"),
+    ("ftp://h/v1", "http://"),
+]
+
+
+@pytest.mark.parametrize(("url", "problem"), BAD_URLS, ids=[u[:30] for u, _ in BAD_URLS])
+def test_a_malformed_base_url_is_refused_with_what_is_wrong_and_what_to_write(url, problem,
+                                                                               monkeypatch):
+    for make in (lambda: resolve("chat", f"openai:{url}#m"),
+                 lambda: OpenAIChat(url, "m")):
+        with pytest.raises(ChatModelError, match=problem) as caught:
+            make()
+        assert isinstance(caught.value, ModelError) and "http://localhost" in str(caught.value)
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    with pytest.raises(ChatModelError, match=r"\$OPENAI_BASE_URL"):
+        resolve("chat", "openai:#m")
+
+
+def test_good_base_urls_are_taken():
+    for url in ("http://[::1]:8000/v1", "http://127.0.0.1:8000/v1", "http://my_vllm:8000/v1",
+                "https://api.example.com/v1", "http://bücher.example/v1",
+                "http://user:key@host:80/v1"):
+        assert resolve("chat", f"openai:{url}#m").base_url == url
 
 
 def test_a_spec_reaches_the_server():

@@ -63,6 +63,18 @@ def test_specs_name_installed_models_and_paths_with_options(tmp_path, monkeypatc
         resolve("chat", "gguf:/x")
 
 
+def test_a_call_without_time_left_starts_nothing(tmp_path):
+    """A local call cannot be stopped while it reads its prompt: none starts without time
+    (the fake GGUF file would fail to load if it did)."""
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF" + b"\0" * 60)
+    model = LlamaCppChat(gguf, threads=1)
+    for left in (0, -2.0):
+        with pytest.raises(ChatTimeoutError, match="not started: no time left"):
+            model.chat([ChatMessage.user("hi")], timeout=left)
+    assert not model.loaded
+
+
 def test_a_damaged_installed_model_says_so_and_how_to_replace_it(tmp_path, monkeypatch):
     monkeypatch.setenv("VIDSEEK_MODELS", str(tmp_path))
     folder = tmp_path / "llm-tiny"

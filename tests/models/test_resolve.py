@@ -50,8 +50,8 @@ def test_the_package_exports_resolve_and_every_role_name():
     import vidseek.models
     from vidseek.models import protocols
 
-    assert set(vidseek.models.__all__) == {*protocols.__all__, "resolve", "ChatMessage",
-                                           "ChatReply", "TokenLogprob"}
+    assert set(vidseek.models.__all__) == {*protocols.__all__, "resolve", "check_spec",
+                                           "ChatMessage", "ChatReply", "TokenLogprob"}
     for name in vidseek.models.__all__:
         assert getattr(vidseek.models, name) is not None
     assert vidseek.models.resolve is resolve and vidseek.models.ChatModel is ChatModel

@@ -159,3 +159,15 @@ def test_a_moments_score_does_not_depend_on_the_kinds_searched(indexed):
             if (moment.start, moment.end) in scores:
                 assert moment.score == pytest.approx(scores[moment.start, moment.end])
         assert any((m.start, m.end) in scores for m in only[:3])
+
+
+def test_the_library_checks_kinds_like_every_interface(tmp_path):
+    """A typo in a kind is an error that names the kinds, never an empty result; a single
+    kind given as a string is that kind, not its letters."""
+    from vidseek import Library
+    from vidseek.errors import QueryError
+
+    with Library(tmp_path / "lib") as library:
+        with pytest.raises(QueryError, match="did you mean 'speech'"):
+            library.search("hello", kinds=["speach"])
+        assert library.search("hello", kinds="speech") == []

@@ -21,6 +21,7 @@ from vidseek.server import BindError, check_bind, create_app
 from vidseek.synth import Script, ShotSpec, build
 
 QUERY = "green bicycle parked beside the station"
+VIDEO = {"content-type": "video/mp4"}  # an upload's type: anything else is a 415
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,9 @@ def test_search_finds_the_spoken_phrase(client, video_id):
     again = client.get("/api/search", params={"q": QUERY, "video": video_id[:8],
                                               "kind": "speech"}).json()
     assert again["moments"][0]["start"] == best["start"]
-    assert client.get("/api/search", params={"q": QUERY, "kind": "face"}).json()["moments"] == []
+    nothing = client.get("/api/search", params={"q": QUERY, "kind": "face"}).json()
+    assert nothing["moments"] == [] and "only face was searched" in nothing["hints"][0]
+    assert found["hints"] == []
     # a link that plays the moment: the file's URI and the server's media URL, at the moment
     at = f"#t={best['start']:.2f},{best['end']:.2f}"
     assert best["uri"] == Path(best["path"]).as_uri() + at and "%20" in best["uri"]
@@ -279,7 +282,7 @@ def test_upload_indexes_the_file(upload_server, small_video):
     server, library = upload_server
     with server.client() as client:
         reply = client.post("/api/uploads", params={"filename": "../../evil/holiday.mp4"},
-                            content=small_video.read_bytes())
+                            content=small_video.read_bytes(), headers=VIDEO)
         assert reply.status_code == 202, reply.text
         body = reply.json()
         saved = Path(body["path"])
@@ -292,7 +295,7 @@ def test_upload_indexes_the_file(upload_server, small_video):
         assert video["name"] == "holiday.mp4"
         # the same name again does not overwrite the first
         again = client.post("/api/uploads", params={"filename": "holiday.mp4"},
-                            content=small_video.read_bytes()).json()
+                            content=small_video.read_bytes(), headers=VIDEO).json()
         assert Path(again["path"]).name == "holiday-2.mp4"
         follow_job(client, again["job"]["id"])
 
@@ -301,7 +304,7 @@ def test_upload_refusals(upload_server, small_video):
     server, library = upload_server
     with server.client() as client:
         big = client.post("/api/uploads", params={"filename": "big.mp4"},
-                          content=b"\0" * 500_000)
+                          content=b"\0" * 500_000, headers=VIDEO)
         assert big.status_code == 413 and big.json()["error"] == "upload_too_large"
 
         def chunks():  # no Content-Length: the limit is enforced while reading
@@ -309,19 +312,22 @@ def test_upload_refusals(upload_server, small_video):
                 yield b"\0" * 50_000
 
         streamed = client.post("/api/uploads", params={"filename": "big2.mp4"},
-                               content=chunks())
+                               content=chunks(), headers=VIDEO)
         assert streamed.status_code == 413
         assert not list((Path(library.path) / "uploads").glob("big*"))
         assert not list((Path(library.path) / "uploads").glob(".*.part"))
-        text = client.post("/api/uploads", params={"filename": "notes.txt"}, content=b"hello")
+        text = client.post("/api/uploads", params={"filename": "notes.txt"}, content=b"hello",
+                           headers=VIDEO)
         assert text.status_code == 400 and text.json()["error"] == "bad_filename"
-        empty = client.post("/api/uploads", params={"filename": "empty.mp4"}, content=b"")
+        empty = client.post("/api/uploads", params={"filename": "empty.mp4"}, content=b"",
+                            headers=VIDEO)
         assert empty.status_code == 400 and empty.json()["error"] == "empty_upload"
         broken = client.post("/api/uploads", params={"filename": "broken.mp4"},
-                             content=b"not a video at all")
+                             content=b"not a video at all", headers=VIDEO)
         assert broken.status_code == 202
         [final] = follow_job(client, broken.json()["job"]["id"])[-1:]
         assert final["status"] == "failed" and "broken.mp4" in final["error"]
+        assert final["removed"] == [broken.json()["path"]]  # deleted again
 
 
 # -- security ------------------------------------------------------------------------------

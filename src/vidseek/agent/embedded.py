@@ -125,11 +125,18 @@ class EmbeddedAnswerer:
         weights = np.exp((best - best.max()) / TEMPERATURE)
         choice = int(np.argmax(best))
         answer.choice, answer.text = choice, options[choice]
-        answer.found = bool(passages)
         answer.confidence = round(float(weights[choice] / weights.sum()), 4)
+        answer.found = False
         if passages:
             passage = passages[int(np.argmax(similarity[choice]))]
             answer.evidence = [passage.moment.model_copy(update={"evidence": [passage.evidence]})]
+            # a choice is always made; it is "found" only when its evidence answers the
+            # question as well as a search hit must
+            answer.found = passage.moment.score >= self.threshold
+            if not answer.found:
+                answer.notes.append(
+                    f"The best evidence for this choice is weak (score "
+                    f"{passage.moment.score:.2f}, below {self.threshold:.2f}): a guess.")
 
     def _record(self, answer: Answer, step: Step) -> None:
         answer.trace.append(step)

@@ -8,6 +8,11 @@
    When the step budget is nearly spent it must answer from what it has; when tokens or
    time run out, the loop stops and keeps the best answer so far.
 
+Every model call ends by the time budget's deadline (`chat_within`): a server that hangs or
+trickles its reply is cut off when `Budget.seconds` runs out. Time that runs out before the
+first answer fails with `AskError` (its answer keeps the partial trace); later, the best
+answer so far stands, with a note.
+
 Servers without native tool calling get the tools described in the prompt and call them as
 JSON in their text; a server that refuses ``tools`` or ``response_format`` is asked again
 without them. A malformed reply is sent back with what is wrong, up to `Budget.retries`
@@ -21,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from vidseek.agent.budget import Budget, Meter
+from vidseek.agent.budget import Budget, Meter, TimeSpent, chat_within, stopped
 from vidseek.agent.replies import (
     ANSWER_FORM,
     ANSWER_SCHEMA,
@@ -87,18 +92,10 @@ class Agent:
         messages = [ChatMessage.system(self._system_prompt()), self._fast_prompt(question)]
         try:
             parsed = self._until_answer(messages, with_tools=False)
-            if parsed.confidence < self.budget.confident and not self._meter.spent():
-                self._answer.route = "agent"
-                messages.append(ChatMessage.user(
-                    f"Your confidence is {parsed.confidence:.2f}. Look closer with the tools "
-                    "where you need to, then answer in the same JSON form."))
-                parsed = self._loop(messages, fallback=parsed)
-        except ChatModelError as exc:
-            self._step("error", observation=str(exc))
-            self._answer.text = "No answer: the model failed."
-            self._answer.cost = self._meter.finish()
-            raise AskError(f"{exc} The partial trace is kept in the error's answer.",
-                           self._answer) from exc
+            if parsed.confidence < self.budget.confident:
+                parsed = self._look_closer(messages, parsed)
+        except (TimeSpent, ChatModelError) as exc:
+            raise stopped(self._answer, self._meter, self._step, exc) from exc
         return self._finish(parsed)
 
     # -- prompts -----------------------------------------------------------------------------
@@ -146,6 +143,26 @@ class Agent:
         return ChatMessage.user(*parts)
 
     # -- the loop ----------------------------------------------------------------------------
+
+    def _look_closer(self, messages: list[ChatMessage], fallback: ParsedAnswer) -> ParsedAnswer:
+        """The agentic path after an unsure first answer; `fallback` stands when a budget
+        runs out first."""
+        spent = self._meter.spent()
+        if spent:
+            self._answer.notes.append(f"The answer was cut short: {spent} ran out.")
+            return fallback
+        self._answer.route = "agent"
+        messages.append(ChatMessage.user(
+            f"Your confidence is {fallback.confidence:.2f}. Look closer with the tools "
+            "where you need to, then answer in the same JSON form."))
+        try:
+            return self._loop(messages, fallback)
+        except TimeSpent as exc:
+            spent = self._meter.time_spent
+            self._step("error", observation=f"stopped: {spent} is spent"
+                       + (f" ({exc.detail})" if exc.detail else ""))
+            self._answer.notes.append(f"The answer was cut short: {spent} ran out.")
+            return fallback
 
     def _loop(self, messages: list[ChatMessage], fallback: ParsedAnswer) -> ParsedAnswer:
         if not self.native_tools:
@@ -220,8 +237,9 @@ class Agent:
 
     def _call(self, messages: list[ChatMessage], *, with_tools: bool,
               want_answer: bool = False) -> ChatReply:
-        """One model call; a server that refuses tools or structured output is asked again
-        without them (and never offered them again)."""
+        """One model call, ended by the time budget's deadline (`TimeSpent`); a server that
+        refuses tools or structured output is asked again without them (and never offered
+        them again)."""
         while True:
             tools = self.tools.schemas() if with_tools and self.native_tools else None
             schema = ({"type": "json_schema", "json_schema": {"name": "answer",
@@ -229,7 +247,8 @@ class Agent:
                       if want_answer and self.structured else None)
             started = time.perf_counter()
             try:
-                reply = self.model.chat(messages, tools=tools, response_format=schema)
+                reply = chat_within(self._meter, self.model, messages, tools=tools,
+                                    response_format=schema)
             except ChatModelError as exc:
                 if exc.status in _REFUSED and (tools or schema):
                     refused = "tools" if tools else "response_format"

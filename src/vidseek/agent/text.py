@@ -15,7 +15,11 @@ what the index holds, never sending it a picture.
    the model proposes other search words; their windows are read and it answers again.
 
 The notes come first and the question last, so llama.cpp reuses the cached notes of a video
-across questions. Every call gets ``timeout=`` the time left of `Budget.seconds`.
+across questions. Every call gets ``timeout=`` the time left of `Budget.seconds`, and none
+starts once it is spent (`chat_within`); llama.cpp stops generating at that deadline but
+cannot stop while it reads the prompt (or loads the model, on the first call). Time that runs
+out before the first answer fails with `AskError`, which keeps the partial trace; during the
+second search, the first answer stands, with a note.
 
 **Confidence** comes from the model's token probabilities and the evidence scores (see
 `confidence`): the probability of its found/not-found decision (or of the chosen option's
@@ -38,7 +42,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vidseek.agent.budget import Budget, Meter
+from vidseek.agent.budget import Budget, Meter, TimeSpent, chat_within, stopped
 from vidseek.agent.replies import NOT_FOUND, letter
 from vidseek.agent.tools import ToolError, ToolResult, VideoTools
 from vidseek.errors import AskError
@@ -164,7 +168,6 @@ class TextAgent:
         self.on_step = on_step
         parameters = _parameters(model)
         self._logprobs = "logprobs" in parameters
-        self._timeout = "timeout" in parameters
         self._grammar = "grammar" in parameters
 
     def ask(self, question: str, options: Sequence[str] | None = None) -> Answer:
@@ -181,12 +184,8 @@ class TextAgent:
                               found=False, model=self.model_name, route="fast")
         try:
             return self._ask(question)
-        except ChatModelError as exc:
-            self._step("error", observation=str(exc))
-            self._answer.text = "No answer: the model failed or ran out of time."
-            self._answer.cost = self._meter.finish()
-            raise AskError(f"{exc} The partial trace is kept in the error's answer.",
-                           self._answer) from exc
+        except (TimeSpent, ChatModelError) as exc:
+            raise stopped(self._answer, self._meter, self._step, exc) from exc
 
     def _ask(self, question: str) -> Answer:
         moments = self._search(question, SEARCH_MOMENTS)
@@ -201,12 +200,20 @@ class TextAgent:
         reply, parsed = self._answer_from(question, notes, whole)
         if (not parsed["found"] and not whole and not self.options
                 and self._meter.steps < self.budget.steps - 1 and not self._meter.spent()):
-            query = self._another_query(question)
-            if query:
-                self._answer.route = "agent"
-                moments += self._search(query, SEARCH_MOMENTS)
-                notes = self._zoomed(everything, moments, limit)
-                reply, parsed = self._answer_from(question, notes, whole)
+            try:
+                query = self._another_query(question)
+                if query:
+                    self._answer.route = "agent"
+                    more = moments + self._search(query, SEARCH_MOMENTS)
+                    again = self._answer_from(question, self._zoomed(everything, more, limit),
+                                              whole)
+                    moments, (reply, parsed) = more, again
+            except TimeSpent as exc:  # the first answer stands
+                spent = self._meter.time_spent
+                self._step("error", observation=f"stopped: {spent} is spent"
+                           + (f" ({exc.detail})" if exc.detail else ""))
+                self._answer.notes.append(f"The second search was cut short: {spent} ran "
+                                          "out.")
         return self._finish(reply, parsed, moments, everything)
 
     # -- searching and reading ---------------------------------------------------------------
@@ -385,14 +392,14 @@ class TextAgent:
 
     def _call(self, messages: list[ChatMessage], **options: Any) -> ChatReply:
         spent = self._meter.spent()
+        if spent == self._meter.time_spent:
+            raise TimeSpent()
         if spent:
             raise AskError(f"stopped: {spent} is spent", self._partial(spent))
         if self._logprobs:
             options["logprobs"] = 5
-        if self._timeout:
-            options["timeout"] = max(1.0, self.budget.seconds - self._meter.elapsed())
         started = time.perf_counter()
-        reply = self.model.chat(messages, **options)
+        reply = chat_within(self._meter, self.model, messages, **options)
         self._meter.model_call(reply.prompt_tokens, reply.completion_tokens)
         self._step("model", observation=reply.text, seconds=time.perf_counter() - started)
         return reply

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vidseek.agent.index import VideoIndex
+from vidseek.errors import QueryError
 from vidseek.media import Frame, VideoReader, uniform_times
 from vidseek.types import Moment, Observation
 
@@ -197,8 +198,11 @@ class VideoTools:
     def _search(self, query: str, k: int = 5) -> ToolResult:
         if not str(query).strip():
             raise ToolError("query must not be empty")
-        moments = self.index.search(str(query), videos=[self.video.id], k=_count(k, 10),
-                                    threshold=0.0)
+        try:
+            moments = self.index.search(str(query), videos=[self.video.id], k=_count(k, 10),
+                                        threshold=0.0)
+        except QueryError as exc:  # too long, say: the model can search again
+            raise ToolError(str(exc)) from None
         if not moments:
             return ToolResult(f"Nothing in the index matches {query!r}.")
         lines = [f"{m.start:.2f}-{m.end:.2f} s (score {m.score:.2f}): "

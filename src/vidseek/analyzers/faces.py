@@ -62,7 +62,9 @@ __all__ = ["FaceAnalyzer"]
 Box = tuple[float, float, float, float]
 """``(x0, y0, x1, y1)`` as fractions of the frame's width and height."""
 
-_THUMB_WIDTH = 160  # pixels of the grey thumbnail compared for change
+_THUMB_WIDTH = 160  # pixels of the grey thumbnail compared for change...
+_THUMB_HEIGHT = 3 * _THUMB_WIDTH  # ...and its most, for frames taller than 1:3 (a 2 x 640 one)
+_MIN_SIDE = 20  # pixels: no face the detector finds (80 px, 40 with dlib:2x) fits in less
 _SLACK_SE = np.ones((3, 3), np.uint8)  # a pixel may move this far and still be "the same"
 _CHANGE_LEVEL = 24  # grey levels outside that neighbourhood's range that count as change
 # Share of thumbnail pixels that may change while the last detection still holds. The
@@ -222,6 +224,8 @@ class FaceAnalyzer:
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         thumb = _thumbnail(grey)
         hist = _colour_histogram(image)
+        if min(grey.shape) < _MIN_SIDE:  # a sliver of a frame (extreme aspect ratio)
+            return _Sample(frame.time, thumb, hist, [], fresh=False)
         ref = self._reference
         if ref is not None and ref.thumb.shape == thumb.shape and _unchanged(thumb, ref.thumb):
             return _Sample(frame.time, thumb, hist, ref.faces, fresh=False)
@@ -446,6 +450,8 @@ class _Census:
 def _thumbnail(grey: np.ndarray) -> np.ndarray:
     height, width = grey.shape
     size = (_THUMB_WIDTH, max(1, round(height * _THUMB_WIDTH / width)))
+    if size[1] > _THUMB_HEIGHT:
+        size = (max(1, round(width * _THUMB_HEIGHT / height)), _THUMB_HEIGHT)
     return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
 
 

@@ -13,6 +13,8 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 
+import numpy as np
+
 from vidseek.media import VideoReader
 from vidseek.models import resolve
 from vidseek.models.protocols import ImageEmbedder
@@ -21,6 +23,11 @@ from vidseek.types import Observation
 __all__ = ["ImageEmbeddingAnalyzer"]
 
 _DEFAULT_SIDE = 224  # the input side of MobileNetV2 and of most CLIP and SigLIP models
+# Frames longer than this for their width (or wider for their height) are cut to their
+# middle of this shape before they are embedded: the models look at the centre square (or
+# squash the picture), and scaling a 2 x 2000 frame's short side to 224 first made a
+# 224 x 224,000 picture. 32:9 ultra-wide video (3.6) is embedded whole.
+_MAX_ASPECT = 4.0
 
 
 class ImageEmbeddingAnalyzer:
@@ -79,7 +86,7 @@ class ImageEmbeddingAnalyzer:
         for first in range(0, len(parts), self.batch):
             chunk = parts[first : first + self.batch]
             frames = list(itertools.islice(keyframes, len(chunk)))
-            vectors = self._embed([frame.image for frame in frames])
+            vectors = self._embed([_middle(frame.image) for frame in frames])
             for (start, end), frame, vector in zip(chunk, frames, vectors):
                 yield Observation(video_id=video_id, start=start, end=end, kind="image",
                                   vectors={self.embedder.name: vector.tolist()},
@@ -101,3 +108,18 @@ class ImageEmbeddingAnalyzer:
         step = (end - start) / count
         return [(start + k * step, end if k == count - 1 else start + (k + 1) * step)
                 for k in range(count)]
+
+
+def _middle(image: np.ndarray) -> np.ndarray:
+    """The picture, or its middle `_MAX_ASPECT` times as long as it is wide (or the other way
+    round) when it is longer than that."""
+    height, width = image.shape[:2]
+    if height > width * _MAX_ASPECT:
+        keep = max(1, round(width * _MAX_ASPECT))
+        top = (height - keep) // 2
+        return image[top:top + keep]
+    if width > height * _MAX_ASPECT:
+        keep = max(1, round(height * _MAX_ASPECT))
+        left = (width - keep) // 2
+        return np.ascontiguousarray(image[:, left:left + keep])
+    return image

@@ -52,6 +52,10 @@ the characters read could fill, or a box with hardly any thin strokes in it (wha
 of barcodes and textures). Lines up to 30 % of the frame height were read in tests, but
 bold lettering with strokes much wider than 9 px (at 640 px wide) may be missed.
 
+Frames of extreme shape stay cheap: one taller than 1:3 (a banner, a 2 x 2000 video) gets
+its stroke map 1920 px tall rather than 640 px wide, and one narrower or lower than 8 px is
+not looked at (no line fits).
+
 A line is reported only when its best reading's mean confidence reaches `min_quality`
 (0.9): readings from `min_confidence` (0.6) up still track it, so a line misread once and
 read well later is kept with its good reading, but one never read well (a watermark over
@@ -99,6 +103,13 @@ _MIN_BOX_IOU = 0.3  # boxes of the same line in two frames overlap at least this
 _MAX_LINE_HEIGHT = 1 / 3  # a box taller than this (fraction of the frame) is not a line
 _MAX_CHAR_ASPECT = 2.0  # box width / height per character read; more means misread junk
 _MIN_STROKE_SHARE = 0.08  # text boxes measured 0.17-0.97 stroke pixels, barcode junk < 0.05
+# Frames of extreme shape (a 2 x 2000 video): the stroke map is _STROKE_WIDTH wide only while
+# that keeps it at most _MAX_WORK_HEIGHT tall (portrait 9:16 and phone screens, up to 1:3,
+# are unaffected; scaling a 2 x 640 frame to 640 wide made a 640 x 204,800 map: 2.5 s a
+# frame and 1.3 GB), and a frame narrower or lower than _MIN_SIDE holds no line of text
+# (lines down to 9 px are read) and is not looked at.
+_MAX_WORK_HEIGHT = 3 * _STROKE_WIDTH
+_MIN_SIDE = 8
 
 _STROKE_SE = cv2.getStructuringElement(cv2.MORPH_RECT, (_STROKE_KERNEL, _STROKE_KERNEL))
 _SLACK_SE = np.ones((_SLACK, _SLACK), np.uint8)
@@ -187,6 +198,8 @@ class ScreenTextAnalyzer:
         if self._video_id is None:
             raise RuntimeError("call start(video_id, duration) before add()")
         self.frames += 1
+        if min(frame.image.shape[:2]) < _MIN_SIDE:
+            return []  # too narrow or too low for a line of text: nothing changes
         look = _look(frame.image)
         if (self._reference is not None and not _text_may_differ(look, self._reference)
                 and all(_box_unchanged(look, t.look, t.box) for t in self._open)):
@@ -353,9 +366,9 @@ class _Look:
     """What the change test keeps of a frame (a few kilobytes)."""
 
     work: np.ndarray
-    """Grey picture, `_STROKE_WIDTH` wide."""
+    """Grey picture, `_STROKE_WIDTH` wide (narrower for frames taller than 1:3)."""
     grey: np.ndarray
-    """Grey thumbnail, `_THUMB_WIDTH` wide."""
+    """Grey thumbnail, a quarter of `work` (`_THUMB_WIDTH` wide for most frames)."""
     stroke_share: np.ndarray
     """Same shape, float: the share of stroke pixels under each thumbnail pixel."""
     strokes: np.ndarray
@@ -373,15 +386,18 @@ def _look(image: np.ndarray) -> _Look:
     """
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     height, width = grey.shape
-    # a fixed working width, so that "thin" means the same at any frame size
+    # a fixed working width, so that "thin" means the same at any frame size, unless the
+    # frame is so tall for its width that the map would be huge (see _MAX_WORK_HEIGHT)
     work = (_STROKE_WIDTH, max(1, round(height * _STROKE_WIDTH / width)))
+    if work[1] > _MAX_WORK_HEIGHT:
+        work = (max(1, round(width * _MAX_WORK_HEIGHT / height)), _MAX_WORK_HEIGHT)
     if (width, height) != work:
-        shrink = width > _STROKE_WIDTH
+        shrink = width > work[0]
         grey = cv2.resize(grey, work, interpolation=cv2.INTER_AREA if shrink else
                           cv2.INTER_LINEAR)
     strokes = np.maximum(cv2.morphologyEx(grey, cv2.MORPH_TOPHAT, _STROKE_SE),
                          cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, _STROKE_SE))
-    thumb = (_THUMB_WIDTH, max(1, round(work[1] * _THUMB_WIDTH / _STROKE_WIDTH)))
+    thumb = tuple(max(1, round(side * _THUMB_WIDTH / _STROKE_WIDTH)) for side in work)
     small = cv2.resize(grey, thumb, interpolation=cv2.INTER_AREA)
     stroke_share = cv2.resize((strokes > _STROKE_LEVEL).astype(np.float32), thumb,
                               interpolation=cv2.INTER_AREA)

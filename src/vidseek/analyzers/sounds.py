@@ -20,7 +20,7 @@ import numpy as np
 
 from vidseek.media import AudioChunk
 from vidseek.models.protocols import SoundTagger
-from vidseek.models.sounds import PATCH_SECONDS, SAMPLE_RATE
+from vidseek.models.sounds import PATCH_SAMPLES, PATCH_SECONDS, SAMPLE_RATE
 from vidseek.types import Observation
 
 __all__ = ["SoundAnalyzer"]
@@ -84,8 +84,8 @@ class SoundAnalyzer:
             if at is None:
                 at = chunk.start
             buffer = np.concatenate([buffer, chunk.samples.astype(np.float32)])
-            while buffer.size >= size:
-                yield from self._patch(video_id, names, open_, at, buffer[:size],
+            while buffer.size >= PATCH_SAMPLES:  # a whole patch, read past the next start
+                yield from self._patch(video_id, names, open_, at, buffer[:PATCH_SAMPLES],
                                        end_of_video)
                 buffer, at = buffer[size:], at + PATCH_SECONDS
         if at is not None and buffer.size >= size // 4:  # a last partial patch, if not tiny

@@ -5,12 +5,37 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator
 
-from vidseek.media import AudioChunk
+from vidseek.media import AudioChunk, Gap
 from vidseek.models import resolve
 from vidseek.models.protocols import DEFAULT_SPECS, Segment, SpeechRecognizer
 from vidseek.types import Observation
 
-__all__ = ["SpeechAnalyzer"]
+__all__ = ["SpeechAnalyzer", "Transcript"]
+
+
+class Transcript(Iterator[Observation]):
+    """Speech observations, lazily, and the stretches of audio that could not be heard.
+
+    Iterate it for the observations. ``gaps`` fills as the audio is read: the stretches
+    (timeline seconds) that start in the range transcribed and whose audio could not be
+    decoded (read as silence, see `vidseek.media.read_audio`); speech there is missing from
+    the transcript. Once the iteration ends, ``warnings`` says so in words.
+    """
+
+    def __init__(self, observations: Iterator[Observation], gaps: list[Gap]) -> None:
+        self._observations = observations
+        self.gaps = gaps
+        """Damaged stretches of the audio: ``(start, end)`` timeline seconds, in order."""
+
+    def __next__(self) -> Observation:
+        return next(self._observations)
+
+    @property
+    def warnings(self) -> list[str]:
+        """One sentence per damaged stretch, e.g. ``"audio from 6.31 to 7.51 s cannot be
+        decoded: not transcribed"``."""
+        return [f"audio from {a:.2f} to {b:.2f} s cannot be decoded: not transcribed"
+                for a, b in self.gaps]
 
 
 class SpeechAnalyzer:
@@ -49,7 +74,7 @@ class SpeechAnalyzer:
         self.min_avg_logprob = min_avg_logprob
 
     def analyze(self, video_id: str, chunks: Iterable[AudioChunk], duration: float, *,
-                since: float = 0.0, until: float = math.inf) -> Iterator[Observation]:
+                since: float = 0.0, until: float = math.inf) -> Transcript:
         """Transcribe the audio.
 
         Args:
@@ -61,8 +86,15 @@ class SpeechAnalyzer:
             until: ...and before this (see `WhisperRecognizer.transcribe`).
 
         Returns:
-            Speech observations, lazily, in time order.
+            Speech observations, lazily, in time order, and the stretches of audio that
+            could not be decoded (see `Transcript`).
         """
+        gaps: list[Gap] = []
+        watched = _watch(chunks, gaps, since, until)
+        return Transcript(self._observations(video_id, watched, duration, since, until), gaps)
+
+    def _observations(self, video_id: str, chunks: Iterable[AudioChunk], duration: float,
+                      since: float, until: float) -> Iterator[Observation]:
         end = duration if duration > 0 else math.inf
         for segment in self.recognizer.transcribe(chunks, since=since, until=until):
             if self._keep(segment):
@@ -76,6 +108,22 @@ class SpeechAnalyzer:
             return False
         return not (segment.no_speech_prob > self.max_no_speech_prob
                     and segment.avg_logprob < self.min_avg_logprob)
+
+
+def _watch(chunks: Iterable[AudioChunk], gaps: list[Gap], since: float,
+           until: float) -> Iterator[AudioChunk]:
+    """The chunks, noting in `gaps` their damaged stretches that start in [since, until)
+    (a stretch cut by a chunk border is one stretch)."""
+    last_end = -math.inf  # end of the last stretch seen, noted or not
+    for chunk in chunks:
+        for start, end in chunk.gaps:
+            if abs(start - last_end) < 1e-6:  # the stretch goes on from the last chunk
+                if gaps and abs(gaps[-1][1] - start) < 1e-6:
+                    gaps[-1] = (gaps[-1][0], end)
+            elif since <= start < until:
+                gaps.append((start, end))
+            last_end = end
+        yield chunk
 
 
 def _observation(video_id: str, segment: Segment, end: float, source: str) -> Observation | None:

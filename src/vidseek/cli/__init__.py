@@ -16,6 +16,13 @@ group; :mod:`vidseek.cli.app` holds the Typer app and the options and helpers th
 JSON output goes through :mod:`vidseek.views`, as the REST API's and the MCP tools' do.
 """
 
+import os
+
+# NumPy's BLAS threads spin against the analyzers' and model servers' own threads: a product
+# of a few hundred rows took 10-40 ms instead of 1-4 ms on a busy 2-core machine
+# (docs/decisions.md). Set before anything imports NumPy; a user's own setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 # Importing a command module registers its commands on the app: this order is --help's.
 # isort: off
 from vidseek.cli import media, synth, indexing, models, videos  # noqa: F401

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from vidseek import __version__
@@ -36,6 +37,7 @@ __all__ = [
     "print_json",
     "progress_bar",
     "spec_option",
+    "usage_error",
 ]
 
 app = typer.Typer(
@@ -68,13 +70,39 @@ RERANKER_HELP = ("Cross-encoder that re-scores search's best text candidates: "
 
 
 def main() -> None:
-    """Entry point of the ``vidseek`` console script: our errors are one line on stderr and
-    exit code 1, never a traceback."""
+    """Entry point of the ``vidseek`` console script: our errors, files that cannot be read
+    or written (missing, no permission) and arguments the library refuses (ValueError) are
+    one line on stderr and exit code 1, never a traceback; usage errors (a bad option, a query
+    or question refused as given) exit with 2."""
     try:
         app()
-    except VidseekError as exc:
-        errors.print(f"[bold red]error:[/] {exc}")
+    except VidseekError as exc:  # a query or question the library refused is a usage error
+        errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise SystemExit(2 if isinstance(exc, QueryError) else 1) from None
+    except OSError as exc:
+        errors.print(f"[bold red]error:[/] {escape(_os_error(exc))}", highlight=False)
         raise SystemExit(1) from None
+    except ValueError as exc:  # an argument the library refused (the REST API's 400)
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        errors.print(f"[bold red]error:[/] {escape(text)}", highlight=False)
+        raise SystemExit(1) from None
+
+
+def _os_error(exc: OSError) -> str:
+    """``path: why`` for an error of the file system, e.g. ``x.json: No such file or
+    directory``."""
+    if exc.filename is None or not exc.strerror:
+        return str(exc)
+    return f"{exc.filename}: {exc.strerror}"
+
+
+def usage_error(message: str, option: str | None = None) -> NoReturn:
+    """Stop with a usage error (a wrong argument or option value): one line on stderr, exit
+    code 2, before any work."""
+    where = f"{option}: " if option else ""
+    errors.print(f"[bold red]error:[/] {escape(where + ' '.join(message.split()))}",
+                 highlight=False)
+    raise typer.Exit(code=2)
 
 
 def chosen_kinds(values: list[str] | None) -> list[str] | None:
@@ -122,7 +150,8 @@ def given_specs(**specs: str | None) -> dict[str, str] | None:
 
 def spec_option(what: str) -> Any:
     """The type of an option that names a model spec, which the library saves."""
-    return Annotated[str | None, typer.Option(help=f"{what} Saved in the library.")]
+    return Annotated[str | None, typer.Option(
+        help=f"{what} Saved in the library; 'none' removes the saved one.")]
 
 
 @app.command()

@@ -19,6 +19,7 @@ from vidseek.cli.app import (
     console,
     errors,
     print_json,
+    usage_error,
 )
 
 __all__ = ["ask"]
@@ -57,6 +58,14 @@ def ask(
         budget = Budget(steps=budget_steps, frames=budget_frames, seconds=budget_seconds)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    if model not in (None, "auto", "embedded"):  # a typo in a spec or URL: before any work
+        from vidseek.errors import ModelError
+        from vidseek.models import check_spec
+
+        try:
+            check_spec("chat", model)
+        except ModelError as exc:
+            usage_error(str(exc), "--model")
     with Library(library, create=False) as lib:
         try:
             answer = lib.ask(video, question, options=choices, model=model or "auto",

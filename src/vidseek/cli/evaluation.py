@@ -30,8 +30,9 @@ app.add_typer(bench_app, name="bench")
 
 @bench_app.command("needle")
 def bench_needle(
-    hours: Annotated[float, typer.Option(help="Length of the haystack video.")] = 1.0,
-    needles: Annotated[int, typer.Option(help="How many needles to plant.")] = 30,
+    hours: Annotated[float, typer.Option(help="Length of the haystack video.",
+                                         min=0.001)] = 1.0,
+    needles: Annotated[int, typer.Option(help="How many needles to plant.", min=1)] = 30,
     seed: Annotated[int, typer.Option(help="Seed of the haystack and its needles.")] = 0,
     workdir: Annotated[Path | None, typer.Option(
         help="Keep the video and its library here, and reuse them next time (default: a "

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from vidseek.cli.app import (
@@ -20,6 +21,7 @@ from vidseek.cli.app import (
     print_json,
     progress_bar,
     spec_option,
+    usage_error,
 )
 
 if TYPE_CHECKING:
@@ -59,7 +61,9 @@ def index(
     Indexing again is a near no-op: only analyzers without a finished run of their current
     version run. An interrupted run resumes. A bad file is reported and the rest go on.
     """
-    from vidseek.library import Library, expand_paths
+    from vidseek.indexing.paths import expand
+    from vidseek.library import Library
+    from vidseek.models.registry import ModelSpecs
 
     specs = given_specs(detector=detector, classifier=classifier,
                         image_embedder=image_embedder, clip=clip, captioner=captioner,
@@ -72,11 +76,21 @@ def index(
             raise typer.BadParameter(f"give one Ray address, not {addresses}")
         paths = [p for p in paths if p not in addresses]
         address = next((a for a in addresses if a != "local"), None)
-    files = expand_paths(paths)
+    if specs:  # before anything is made: a spec that cannot be used is not saved
+        try:
+            ModelSpecs.model_validate(specs).check()
+        except ValueError as exc:
+            usage_error(str(exc))
+    files, unmatched = expand(paths)
+    for what, why in unmatched.items():  # a glob that matched nothing, a link loop, ...
+        errors.print(f"[red]error:[/] {escape(what)} {escape(why)}")
+    if not files:
+        errors.print("[red]error:[/] nothing to index: no argument names a file")
+        raise typer.Exit(code=1)
     try:
         lib = Library(library, analyzers=chosen, models=specs)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    except ValueError as exc:  # an unknown analyzer, a model spec that cannot be used
+        usage_error(str(exc))
     with lib, progress_bar() as progress:
         overall = progress.add_task(f"indexing {len(files)} file(s)", total=len(files))
         bars: dict[str, int] = {}
@@ -107,7 +121,10 @@ def index(
         console.print(table)
         for r in results:
             for what, why in r.errors.items():
-                errors.print(f"[red]{Path(r.path).name}[/] ({what}): {why}")
-    if any(r.status == "failed" for r in results):
+                errors.print(f"[red]{Path(r.path).name}[/] ({what}): {escape(why)}")
+            for what, notes in r.warnings.items():
+                for note in notes:
+                    errors.print(f"[yellow]{Path(r.path).name}[/] ({what}): {escape(note)}")
+    if unmatched or any(r.status == "failed" for r in results):
         raise typer.Exit(code=1)
 

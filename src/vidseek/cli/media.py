@@ -17,6 +17,7 @@ from vidseek.cli.app import (
     console,
     print_json,
     progress_bar,
+    usage_error,
 )
 
 __all__ = ["frames", "probe", "shots"]
@@ -95,7 +96,11 @@ def frames(
     """
     from vidseek.media import encode_image, sample_frames
 
-    times = [float(t) for t in at.split(",")] if at else None
+    try:
+        times = [float(t) for t in at.split(",")] if at else None
+    except ValueError:
+        usage_error(f"give times in seconds separated by commas, e.g. 1.5,10, not {at!r}",
+                    "--at")
     if sum(x is not None for x in (times, fps, count)) != 1:
         raise typer.BadParameter("give exactly one of --at, --fps and --count")
     out.mkdir(parents=True, exist_ok=True)

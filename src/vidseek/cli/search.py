@@ -60,6 +60,7 @@ def search(
         moments = lib.search(query, videos=video, kinds=kinds, k=k, image=image,
                              threshold=threshold)
         pictures = _write_thumbnails(lib, moments, thumbnails) if thumbnails else {}
+        hints = [] if moments else lib.search_hints(kinds=kinds, image=image)
     if as_json:
         print_json([{**views.moment(m), "thumbnail_file": pictures.get(i)}
                     for i, m in enumerate(moments)])
@@ -67,6 +68,8 @@ def search(
     if not moments:
         errors.print("no moment matches well enough; try other words, or --threshold 0 to see "
                      "the closest candidates")
+        for hint in hints:
+            errors.print(f"- {escape(hint)}")
         return
     table = Table("#", "video", "start", "end", "score", "why")
     for i, m in enumerate(moments, 1):

@@ -16,7 +16,7 @@ def serve(
     library: LibraryOption = None,
     host: Annotated[str, typer.Option(
         help="Address to listen on. Anything but loopback needs --token.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
+    port: Annotated[int, typer.Option(help="TCP port.", min=0, max=65535)] = 8765,
     token: Annotated[str | None, typer.Option(
         envvar="VIDSEEK_TOKEN",
         help="Secret every request must carry (Authorization: Bearer, or ?token= once in the "

@@ -162,10 +162,16 @@ def export(
         "--fail-empty", help="Exit with code 1 when there is nothing to export (no speech, "
                              "or no shots) instead of writing an empty file with a warning.")
     ] = False,
+    titles: Annotated[str, typer.Option(
+        "--titles", help="How chapters are titled: 'words' (the first words said or shown "
+                         "in each) or a language model that reads them and writes a title: "
+                         "llm, llm-small, llm-tiny (installed) or a chat model spec.")
+    ] = "words",
     library: LibraryOption = None,
 ) -> None:
     """Export a video's transcript as SRT/WebVTT, or its shots as chapters titled from what
-    each says or shows (its first words of speech, its screen text, its labels)."""
+    each says or shows (its first words of speech, its screen text, its labels; or a title a
+    language model writes from them, with --titles llm)."""
     from vidseek import export as exporters
     from vidseek.types import Observation
 
@@ -183,7 +189,12 @@ def export(
         write = (exporters.to_chapters_webvtt if export_format == "chapters"
                  else exporters.to_ffmetadata_chapters)
         shots = [o for o in found if o.kind == "shot"]
-        text = write(shots, titles=exporters.chapter_titles(shots, found))
+        titler = None
+        if titles != "words":
+            from vidseek.models import resolve
+
+            titler = exporters.llm_titler(resolve("chat", titles))
+        text = write(shots, titles=exporters.chapter_titles(shots, found, titler=titler))
     empty = not any(o.kind == kind and (kind == "shot" or o.text.strip()) for o in found)
     if empty:
         name = Path(row["paths"][-1]).name

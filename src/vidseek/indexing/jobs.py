@@ -39,6 +39,8 @@ class Outcome:
     job: Job
     errors: dict[str, str] = field(default_factory=dict)
     """Why an analyzer of the job failed."""
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+    """What an analyzer of the job could not do, though it did the rest."""
     boundaries: list = field(default_factory=list)
     """Shot boundaries (``shots``)."""
     thumbnails: list[Thumbnail] = field(default_factory=list)
@@ -121,6 +123,9 @@ def _audio(job: Job, models: LoadedModels, emit: Emit, position: Position,
             for obs in found:
                 position(obs.end)
                 emit(name, [obs])
+            notes = list(getattr(found, "warnings", ()))  # e.g. a transcript's audio gaps
+            if notes:
+                outcome.warnings.setdefault(name, []).extend(notes)
         except Exception as exc:  # noqa: BLE001
             outcome.errors[name] = error_text(exc)
 

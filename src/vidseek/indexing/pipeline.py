@@ -3,13 +3,20 @@ stitch and commit what comes back.
 
 Each ``(video, analyzer, version)`` run commits as soon as every piece of it is in, with
 the store's atomic commit: an interrupted index leaves committed runs (skipped when it
-indexes again) and invisible leftovers (deleted by the next ``begin``), never half a run. One
-analyzer failing (a model server down) is reported and the others still commit; one bad
-file is reported and the batch goes on. The search indexes are built once, at the end.
+indexes again) and invisible leftovers (deleted when the next index starts), never half a
+run. One analyzer failing (a model server down) is reported and the others still commit; one
+bad file is reported and the batch goes on, and so is a file that changes while it is read
+(nothing read after the change is committed). The search indexes are built once, at the
+end, and rebuilt by the next index when they went missing.
+
+A batch holds the library's writer lock from start to end (see `vidseek.store.lock`): a
+second process that indexes the same library waits for it (and says so), readers never do.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 from collections import deque
@@ -27,6 +34,7 @@ from vidseek.indexing.results import IndexReport, IndexResult
 from vidseek.indexing.stitch import stitch_audio, stitch_frames
 from vidseek.media import probe
 from vidseek.store import Store, video_id
+from vidseek.store.lock import WRITE_WAIT
 from vidseek.types import Observation
 
 __all__ = ["Progress", "ResultCallback", "index"]
@@ -39,28 +47,60 @@ ResultCallback = Callable[[IndexResult], None]
 _TICK = 0.5  # seconds between progress reports while jobs run
 _NO_SHOTS = "no shots to work on (shot detection failed)"
 
+log = logging.getLogger("vidseek.indexing")
+
 
 def index(paths: Iterable[str | Path], *, store: Store, lock: threading.Lock,
           models: LoadedModels, analyzers: list[str], executor: Executor,
           progress: Progress | None = None, on_result: ResultCallback | None = None,
+          wait: float | None = WRITE_WAIT, on_wait: Callable[[str], None] | None = None,
           ) -> IndexReport:
     """Index files, folders and globs with ``analyzers`` into ``store``.
 
     Args:
         paths: video files, folders (searched recursively) and globs.
         store: the library's store.
-        lock: serialises writes to the store.
+        lock: serialises this process's writes to the store.
         models: the library's models.
         analyzers: names from the analyzer registry, in registry order.
         executor: where the jobs run (`vidseek.indexing.executors`); closed at the end.
         progress: called on this thread with a video and the fraction of it done.
         on_result: called on this thread with each file's result when it is done.
+        wait: seconds to wait for another process writing the library (None: as long as it
+            takes).
+        on_wait: told once, in words, that this call waits for another process (default: a
+            warning on the ``vidseek.store`` logger).
 
     Returns:
         One result per file: ``indexed``, ``unchanged`` (every analyzer already has a
         committed run of its version) or ``failed`` (with the reason).
+
+    Raises:
+        StoreError: another process still wrote the library after ``wait`` seconds.
     """
+    holding = False
+    try:
+        with store.writing(wait=wait, on_wait=on_wait):
+            holding = True
+            return _batch(paths, store, lock, models, analyzers, executor, progress, on_result)
+    except BaseException:
+        if not holding:
+            executor.close(cancel=True)
+        raise
+
+
+def _batch(paths: Iterable[str | Path], store: Store, lock: threading.Lock,
+           models: LoadedModels, analyzers: list[str], executor: Executor,
+           progress: Progress | None, on_result: ResultCallback | None) -> IndexReport:
+    """One batch, under the writer lock."""
     started = time.perf_counter()
+    # What an earlier process left: rows of runs killed before their commit, of runs
+    # replaced by a commit whose cleanup was killed. No other writer can have runs open now.
+    try:
+        store.cleanup()
+    except Exception as exc:  # noqa: BLE001 - leftovers are invisible; they can wait
+        log.warning("%s: what earlier runs left was not cleaned up (%s); the next index tries "
+                    "again", store.path, error_text(exc))
     waiting = deque(expand_paths(paths))
     videos: list[_Video] = []
     active: dict[str, _Video] = {}
@@ -105,10 +145,22 @@ def index(paths: Iterable[str | Path], *, store: Store, lock: threading.Lock,
             video.abandon()
         raise
     executor.close()
-    if any(video.result.analyzers for video in videos):
+    try:
         with lock:
-            store.build_indexes()
+            if any(video.result.analyzers for video in videos):
+                store.build_indexes()
+            else:  # nothing new, but an index a killed build never finished is still due
+                store.ensure_indexes()
+    except Exception as exc:  # noqa: BLE001 - the runs are committed; the index can wait
+        log.warning("%s: the search indexes were not rebuilt (%s); the next `vidseek index` "
+                    "or search rebuilds the missing ones", store.path, error_text(exc))
     return IndexReport(results=[v.result for v in videos], seconds=time.perf_counter() - started)
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """What tells that a file changed: its size, modification time and inode."""
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
 class _Video:
@@ -131,12 +183,18 @@ class _Video:
         self.progress: dict[int, float] = {}  # job -> fraction done
         self.total = 0  # jobs it will take
         self.out = 0  # jobs handed out and not yet back
+        self.stamp: tuple[int, int, int] | None = None  # the file as planned (see _changed)
 
     # -- planning --------------------------------------------------------------------------
 
     def plan(self) -> list[Job]:
         result = self.result
         try:
+            try:
+                self.stamp = _stamp(self.path)  # first: a change while probing shows too
+            except OSError:
+                probe(self.path)  # raises, saying why in words (no such file, a link loop)
+                raise
             self.info = probe(self.path)
             self.vid = video_id(self.path)
         except (VidseekError, OSError) as exc:
@@ -217,6 +275,8 @@ class _Video:
         for name, why in outcome.errors.items():
             self.result.errors.setdefault(self._shots_name() if name == THUMBNAILS else name,
                                           why)
+        for name, notes in outcome.warnings.items():
+            self.result.warnings.setdefault(name, []).extend(notes)
         for name in job.names:
             seconds = self.result.analyzer_seconds
             seconds[name] = seconds.get(name, 0.0) + outcome.seconds
@@ -258,7 +318,7 @@ class _Video:
     def _take_per_shot(self, outcome: Outcome) -> None:
         if outcome.job.thumbnails:
             shots = self._shots_name()
-            if shots not in self.result.errors:
+            if shots not in self.result.errors and not self._file_changed(shots):
                 with self.lock:  # thumbnails first: a committed shots run always has them
                     self.store.put_thumbnails(self.vid, outcome.thumbnails)
                 self._commit_shots(self.spans)
@@ -283,6 +343,9 @@ class _Video:
 
     def _commit(self, name: str) -> None:
         writer = self.writers.pop(name)
+        if self._file_changed(name):
+            writer.abort()
+            return
         try:
             self.result.analyzers[name] = writer.commit()
         except Exception as exc:  # noqa: BLE001 - one analyzer's failure is reported
@@ -300,6 +363,30 @@ class _Video:
         if writer is not None:
             writer.abort()
 
+    def _file_changed(self, name: str) -> bool:
+        """True (and the file and ``name`` failed, with the reason) when the file is no
+        longer the one planned: what was read of it may be cut short or mixed."""
+        why = self._changed()
+        if why is None:
+            return False
+        self.result.errors.setdefault("file", why)
+        self.result.errors.setdefault(name, why)
+        return True
+
+    def _changed(self) -> str | None:
+        if self.stamp is None:
+            return None
+        try:
+            now = _stamp(self.path)
+        except OSError as exc:
+            return (f"the file went away while it was being indexed ({exc}); nothing read "
+                    "after that was kept: index it again once it is back")
+        if now == self.stamp:
+            return None
+        return (f"the file changed while it was being indexed ({self.stamp[0]} bytes when "
+                f"indexing began, {now[0]} now): nothing read after the change was kept; "
+                "index it again once the file is complete")
+
     def _shots_name(self) -> str:
         return next(n for n in self.todo if REGISTRY[n].kind == "shot")
 
@@ -310,6 +397,11 @@ class _Video:
 
     def finish(self) -> None:
         result = self.result
+        if result.errors and "file" not in result.errors and self.todo:
+            # analyzers that failed on a file cut short while they read it: say why
+            why = self._changed()
+            if why is not None:
+                result.errors["file"] = why
         if result.errors:
             result.status = "failed"
         elif not self.todo:

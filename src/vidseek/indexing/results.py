@@ -19,6 +19,9 @@ class IndexResult(BaseModel):
     """Observations written per analyzer that ran."""
     errors: dict[str, str] = Field(default_factory=dict)
     """Why an analyzer (or ``file`` for the whole file) failed."""
+    warnings: dict[str, list[str]] = Field(default_factory=dict)
+    """What an analyzer could not do on a file it still indexed, e.g. a damaged stretch of
+    audio left untranscribed."""
     analyzer_seconds: dict[str, float] = Field(default_factory=dict)
     """Wall-clock seconds each analyzer took (they run side by side)."""
     seconds: float = 0.0

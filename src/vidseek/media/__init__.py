@@ -5,7 +5,7 @@ earliest stream), whatever the stream's pts, frame rate or edit list. Frame indi
 never leave this package.
 """
 
-from vidseek.media.audio import SAMPLE_RATE, AudioChunk, read_audio
+from vidseek.media.audio import SAMPLE_RATE, AudioChunk, Gap, read_audio
 from vidseek.media.frames import (
     DecodeStats,
     Frame,
@@ -34,6 +34,7 @@ __all__ = [
     "AudioStreamInfo",
     "DecodeStats",
     "Frame",
+    "Gap",
     "MediaInfo",
     "Shot",
     "ShotBoundary",

@@ -7,6 +7,7 @@ sync and a stream that starts late keeps its offset. Integer pts and time bases 
 
 from __future__ import annotations
 
+import errno
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -23,6 +24,12 @@ def open_input(path: str | Path) -> av.container.InputContainer:
     """Open ``path`` for reading or raise :class:`MediaError` saying why it cannot be."""
     path = Path(path)
     if not path.exists():
+        try:
+            path.stat()
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise MediaError(path, "is a symbolic link loop: it leads back to itself") \
+                    from None
         raise MediaError(path, "no such file")
     if path.is_dir():
         raise MediaError(path, "is a folder, not a video file")
@@ -33,14 +40,15 @@ def open_input(path: str | Path) -> av.container.InputContainer:
     except av.FFmpegError as exc:
         raise MediaError(
             path,
-            f"FFmpeg cannot read it ({_ffmpeg_reason(exc)}): not a media file, or damaged or "
+            f"FFmpeg cannot read it ({ffmpeg_reason(exc)}): not a media file, or damaged or "
             "truncated",
         ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise MediaError(path, f"cannot be opened ({exc})") from exc
 
 
-def _ffmpeg_reason(exc: BaseException) -> str:
+def ffmpeg_reason(exc: BaseException) -> str:
+    """What an FFmpeg error says, without its error number and the function that failed."""
     text = getattr(exc, "strerror", None) or str(exc)
     return text.split(":")[0].strip() if text else type(exc).__name__
 

@@ -10,7 +10,7 @@ import av
 from pydantic import BaseModel, Field
 
 from vidseek.errors import MediaError
-from vidseek.media._open import StreamClock, open_input, timeline_origin
+from vidseek.media._open import StreamClock, ffmpeg_reason, open_input, timeline_origin
 
 __all__ = ["AudioStreamInfo", "MediaInfo", "VideoStreamInfo", "probe"]
 
@@ -99,8 +99,10 @@ def probe(path: str | Path, *, verify: bool = True) -> MediaInfo:
 
 def _describe(path: Path, container: av.container.InputContainer) -> MediaInfo:
     if not container.streams.video:
-        kind = "audio only" if container.streams.audio else "no audio or video"
-        raise MediaError(path, f"has no video stream ({kind})")
+        if container.streams.audio:
+            raise MediaError(path, "has no video stream (audio only)")
+        raise MediaError(path, "has no video stream (no audio or video either: damaged, "
+                               "truncated or not a video)")
     origin = timeline_origin(container)
     stream = container.streams.video[0]
     if stream.codec_context is None or stream.codec_context.name is None:
@@ -296,5 +298,6 @@ def _first_frame(path: Path, container, stream):
             container.seek(0, backward=True)
             return frame
     except av.FFmpegError as exc:
-        raise MediaError(path, f"no video frame can be decoded ({exc})") from exc
+        raise MediaError(path, f"no video frame can be decoded ({ffmpeg_reason(exc)}: "
+                               "damaged or unsupported data)") from exc
     raise MediaError(path, "no video frame can be decoded (damaged or unsupported data)")

@@ -384,7 +384,7 @@ def boundaries_in(
 
     detector = ShotDetector(**(settings or ShotDetector().settings))
     margin = _context_seconds(detector)
-    with VideoReader(path) as reader:
+    with VideoReader(path, analysis=True) as reader:
         frames = reader.frames(
             start=max(0.0, start - margin), end=end + margin, size=DETECTION_SIZE,
             reference_only=True,

@@ -1,9 +1,10 @@
 """Model backends behind small protocols, chosen by spec strings (see DESIGN.md).
 
-``resolve(role, spec, **options)`` is the one way to get a model: the roles, their protocols,
-records and errors are in `vidseek.models.protocols` (and re-exported here), the chat
-messages in `vidseek.models.messages`, the spec registry in `vidseek.models.resolver`, the
-Hugging Face download policy in `vidseek.models.hub`.
+``resolve(role, spec, **options)`` is the one way to get a model, and ``check_spec(role,
+spec)`` checks a spec without loading anything: the roles, their protocols, records and
+errors are in `vidseek.models.protocols` (and re-exported here), the chat messages in
+`vidseek.models.messages`, the spec registry in `vidseek.models.resolver`, the Hugging Face
+download policy in `vidseek.models.hub`.
 
 Backends import their heavy packages lazily, inside the functions that need them, so that
 ``import vidseek`` stays fast and a missing optional package is a clear error only when used.
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
         WhisperModelError,
         Word,
     )
-    from vidseek.models.resolver import resolve
+    from vidseek.models.resolver import check_spec, resolve
 
 __all__ = [
     "DEFAULT_SPECS",
@@ -75,11 +76,12 @@ __all__ = [
     "TokenLogprob",
     "WhisperModelError",
     "Word",
+    "check_spec",
     "resolve",
 ]
 
-_HOMES = {"resolve": "resolver", "ChatMessage": "messages", "ChatReply": "messages",
-          "TokenLogprob": "messages"}
+_HOMES = {"resolve": "resolver", "check_spec": "resolver", "ChatMessage": "messages",
+          "ChatReply": "messages", "TokenLogprob": "messages"}
 """Where each exported name lives; the others are in `vidseek.models.protocols`."""
 
 

@@ -21,18 +21,21 @@ Messages, content parts and replies are in `vidseek.models.messages`.
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import logging
 import os
 import random
+import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vidseek.models.messages import ChatMessage, ChatReply, TokenLogprob
 from vidseek.models.protocols import ChatModelError, ChatTimeoutError
 
-__all__ = ["DEFAULT_BASE_URL", "OpenAIChat"]
+__all__ = ["DEFAULT_BASE_URL", "OpenAIChat", "url_problem"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 """Base URL of ``openai:#model`` specs when ``OPENAI_BASE_URL`` is not set."""
@@ -44,6 +47,8 @@ _API_KEY_VARIABLES = ("VIDSEEK_API_KEY", "OPENAI_API_KEY")
 _RETRY_STATUSES = frozenset({408, 429})  # and every 5xx
 _MAX_RETRY_WAIT = 60.0  # seconds; a longer Retry-After is cut to this
 _ERROR_TEXT_CHARS = 500  # of a server's error body quoted in messages
+_LEAST_ATTEMPT = 0.05  # seconds: no retry starts with less time than this left
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")  # one label of a host name ('_': Docker)
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +61,18 @@ class OpenAIChat:
 
     Connection errors, timeouts, 408, 429 and 5xx replies are retried with exponential
     backoff (``backoff * 2**n`` seconds, or longer when the server sends ``Retry-After``);
-    other 4xx replies are not. One HTTP connection is kept open between calls. Safe to call
-    from several threads at once.
+    other 4xx replies are not. `timeout` bounds each attempt as a whole, from connecting to
+    the last byte of the reply, so a server that trickles its reply a byte at a time is cut
+    off too; `chat` takes a ``timeout`` for the whole call (a time budget). One HTTP
+    connection is kept open between calls. Safe to call from several threads at once.
 
     Args:
         base_url: the API root, e.g. ``http://localhost:11434/v1``.
         model: the model name the server knows.
         api_key: sent as a bearer token; None reads ``VIDSEEK_API_KEY``, else
             ``OPENAI_API_KEY`` (neither is fine for local servers); ``""`` sends none.
-        timeout: seconds to wait for connecting and for the reply of one attempt.
+        timeout: seconds one attempt may take in all: connecting, sending, waiting, and
+            reading the whole reply.
         retries: extra attempts after a retryable failure.
         backoff: seconds before the first retry; each later one waits twice as long.
         options: extra fields for every request body, e.g. ``{"top_p": 0.9}`` or vLLM's
@@ -84,6 +92,10 @@ class OpenAIChat:
         if retries < 0 or backoff < 0:
             raise ValueError(f"retries and backoff must not be negative, got {retries}, "
                              f"{backoff}")
+        problem = url_problem(base_url)
+        if problem:
+            raise ChatModelError(f"the base URL {base_url!r} {problem}; give one such as "
+                                 "'http://localhost:11434/v1'")
         self.base_url = _normal_base_url(base_url)
         self.url = f"{self.base_url}/chat/completions"
         self.model = model
@@ -93,8 +105,6 @@ class OpenAIChat:
         self.retries = int(retries)
         self.backoff = float(backoff)
         self.options = dict(options or {})
-        self._client: Any = None
-        self._lock = threading.Lock()
 
     @classmethod
     def from_spec(cls, spec: str, **options: Any) -> OpenAIChat:
@@ -125,35 +135,48 @@ class OpenAIChat:
         base, model = base.strip(), model.strip()
         if not model:
             raise ChatModelError(f"{spec!r} names no model; write {_SPEC_FORMS}")
+        source = ""
         if not base:
             base = os.environ.get("OPENAI_BASE_URL", "").strip() or DEFAULT_BASE_URL
-        if not base.startswith(("http://", "https://")):
-            raise ChatModelError(f"{spec!r}: the base URL {base!r} must start with http:// or "
-                                 f"https://; write {_SPEC_FORMS}")
+            source = " (from $OPENAI_BASE_URL)" if base != DEFAULT_BASE_URL else ""
+        problem = url_problem(base)
+        if problem:
+            raise ChatModelError(f"{spec!r}: the base URL {base!r}{source} {problem}; write "
+                                 f"{_SPEC_FORMS}")
         return cls(base, model, **options)
 
     def chat(self, messages: Sequence[ChatMessage | Mapping[str, Any]], *,
              max_tokens: int | None = None, temperature: float = 0.0,
              tools: Sequence[Mapping[str, Any]] | None = None,
              response_format: Mapping[str, Any] | None = None,
-             logprobs: int | None = None) -> ChatReply:
+             logprobs: int | None = None, timeout: float | None = None) -> ChatReply:
         """One reply to `messages` (see `ChatModel.chat`).
 
         Args:
             logprobs: None: no token probabilities; K >= 0: ask the server for every
                 generated token's log-probability and its K likeliest alternatives
                 (`ChatReply.logprobs`; servers that do not give them leave it empty).
+            timeout: seconds the whole call may take: every attempt and the waits between
+                them (what is left of a time budget). An attempt gets the client's
+                `timeout` or what is left, whichever is less; no retry starts that cannot
+                begin in time; a call given no time (0 or less) sends nothing. None: the
+                client's `timeout` per attempt and its `retries` bound the call.
 
         Raises:
             ChatModelError: the server could not be reached after the retries, timed out,
-                answered with an error status, or did not answer in the OpenAI form.
+                answered with an error status, or did not answer in the OpenAI form;
+                `ChatTimeoutError` when an attempt or the call's `timeout` ran out.
         """
         body = self._body(messages, max_tokens, temperature, tools, response_format)
         if logprobs is not None:
             body["logprobs"] = True
             body["top_logprobs"] = int(logprobs)
+        if timeout is not None and timeout <= 0:
+            raise ChatTimeoutError(f"POST {self.url}: not sent: no time left for the call "
+                                   f"(timeout {timeout:g} s)", url=self.url, detail="no time")
         began = time.perf_counter()
-        reply, attempts = self._post(body)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        reply, attempts = self._post(body, deadline, timeout)
         return _parse_reply(reply, self.url, self.model, time.perf_counter() - began, attempts)
 
     def _body(self, messages, max_tokens, temperature, tools, response_format) -> dict:
@@ -174,19 +197,30 @@ class OpenAIChat:
             body["response_format"] = dict(response_format)
         return body
 
-    def _post(self, body: dict[str, Any]) -> tuple[Any, int]:
-        """The parsed JSON of the first successful attempt, and the attempts made."""
+    def _post(self, body: dict[str, Any], deadline: float | None,
+              given: float | None) -> tuple[Any, int]:
+        """The parsed JSON of the first successful attempt, and the attempts made; every
+        attempt and wait ends by `deadline` (``time.monotonic()``; None: no deadline), the
+        call's `given` seconds."""
         import httpx
 
-        client = self._http()
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
+            seconds, cut = self.timeout, False
+            if deadline is not None and deadline - time.monotonic() < seconds:
+                seconds, cut = max(deadline - time.monotonic(), 0.001), True
             try:
-                response = client.post(self.url, json=body)
+                response = self._attempt(body, seconds)
+            except (httpx.InvalidURL, UnicodeError) as exc:  # url_problem let it through
+                raise ChatModelError(f"POST {self.url}: the URL cannot be used "
+                                     f"({_describe(exc)}); write {_SPEC_FORMS}", url=self.url,
+                                     detail=_describe(exc)) from exc
             except httpx.TransportError as exc:
-                if last:
-                    raise self._transport_error(exc, attempt + 1) from exc
+                if cut and isinstance(exc, httpx.TimeoutException):
+                    raise self._out_of_time(given, attempt + 1, _describe(exc)) from exc
                 wait = self._wait(attempt, None)
+                if last or not _in_time(wait, deadline):
+                    raise self._transport_error(exc, attempt + 1, retry=not last) from exc
                 log.warning("%s: %s; retrying in %.1f s", self.url, _describe(exc), wait)
                 time.sleep(wait)
                 continue
@@ -196,9 +230,45 @@ class OpenAIChat:
             if last or not (status in _RETRY_STATUSES or status >= 500):
                 raise self._status_error(response, attempt + 1)
             wait = self._wait(attempt, response)
+            if not _in_time(wait, deadline):
+                raise self._status_error(response, attempt + 1, retry=True)
             log.warning("%s: HTTP %d; retrying in %.1f s", self.url, status, wait)
             time.sleep(wait)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _attempt(self, body: dict[str, Any], seconds: float) -> Any:
+        """The reply to one POST, read whole within `seconds` from now (connecting, sending,
+        waiting and every byte of the reply): a server that hangs or trickles its reply is
+        cut off then with an ``httpx.ReadTimeout``.
+
+        The request runs in a daemon thread that this one waits for, on a connection of its
+        own: one cut off has its connection closed at once, so the thread ends and the server
+        sees the client go (a local llama.cpp server being shut down would otherwise wait
+        for the request while holding the GIL the request needs)."""
+        import httpx
+
+        client = self._new_client()
+        outcome: dict[str, Any] = {}
+        done, stop = threading.Event(), threading.Event()
+
+        def send() -> None:
+            try:
+                outcome["response"] = _read_reply(client, self.url, body, seconds, stop)
+            except BaseException as exc:  # handed to the waiting thread
+                outcome["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=send, name="vidseek-chat-request", daemon=True).start()
+        finished = done.wait(seconds)
+        stop.set()
+        client.close()
+        if not finished:
+            done.wait(1.0)
+            raise httpx.ReadTimeout(f"no complete reply within {seconds:g} s")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["response"]
 
     def _wait(self, attempt: int, response: Any) -> float:
         """Seconds before the next attempt: exponential backoff with a little jitter, or the
@@ -209,13 +279,6 @@ class OpenAIChat:
             wait = max(wait, asked)
         return min(wait, _MAX_RETRY_WAIT)
 
-    def _http(self) -> Any:
-        """The HTTP client, created on first use (one connection pool for all calls)."""
-        with self._lock:
-            if self._client is None:
-                self._client = self._new_client()
-            return self._client
-
     def _new_client(self) -> Any:
         import httpx
 
@@ -224,10 +287,13 @@ class OpenAIChat:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return httpx.Client(timeout=httpx.Timeout(self.timeout), headers=headers)
 
-    def _transport_error(self, exc: Exception, attempts: int) -> ChatModelError:
+    def _transport_error(self, exc: Exception, attempts: int, *,
+                         retry: bool = False) -> ChatModelError:
         import httpx
 
         tried = f"after {attempts} attempt{'s' * (attempts > 1)}"
+        if retry:
+            tried += " (the call's time left no room for another)"
         if isinstance(exc, httpx.TimeoutException):
             advice = (f"the server is slow or stuck: raise the timeout (now {self.timeout:g} s), "
                       "send fewer or smaller images, or use a smaller model")
@@ -241,7 +307,15 @@ class OpenAIChat:
         return error(f"POST {self.url}: {what} {tried}; {advice}", url=self.url,
                      detail=_describe(exc))
 
-    def _status_error(self, response: Any, attempts: int) -> ChatModelError:
+    def _out_of_time(self, given: float | None, attempts: int, detail: str) -> ChatTimeoutError:
+        return ChatTimeoutError(
+            f"POST {self.url}: no complete reply within the {given:.1f} s this call was given "
+            f"(what was left of its time budget), after {attempts} "
+            f"attempt{'s' * (attempts > 1)}; allow more time, send fewer or smaller images, or "
+            "use a faster server or model", url=self.url, detail=detail)
+
+    def _status_error(self, response: Any, attempts: int, *,
+                      retry: bool = False) -> ChatModelError:
         status = response.status_code
         detail = _server_message(response)
         if 300 <= status < 400:
@@ -265,24 +339,15 @@ class OpenAIChat:
             advice = (f"the server rejected the request: check that {self.model!r} takes "
                       "images and the options sent (tools, response_format, max_tokens)")
         tried = f" after {attempts} attempts" if attempts > 1 else ""
+        if retry:
+            wait = _retry_after(response)
+            tried += (f" (no time left to wait {wait:g} s, as its Retry-After asks, and retry)"
+                      if wait else " (no time left for a retry)")
         return ChatModelError(f"POST {self.url}: HTTP {status}{tried}: {detail}; {advice}",
                               url=self.url, status=status, detail=detail)
 
     def close(self) -> None:
-        """Close the HTTP connection (a later call opens a new one)."""
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        # picklable (for worker processes): the connection and its lock are not sent
-        return {k: v for k, v in self.__dict__.items() if k not in ("_client", "_lock")}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._client = None
-        self._lock = threading.Lock()
+        """Nothing to close: each attempt opens its own connection and closes it."""
 
     def __enter__(self) -> OpenAIChat:
         return self
@@ -297,11 +362,89 @@ class OpenAIChat:
 # -- helpers -------------------------------------------------------------------------------
 
 
+def url_problem(url: str) -> str:
+    """What is wrong with a server's base URL, as the end of a sentence that names it, or
+    ``""`` when it can be used: ``http://`` or ``https://``, then a host name (labels of 1-63
+    letters, digits and hyphens, 253 characters at most), an IPv4 address (four numbers
+    0-255) or an IPv6 address in brackets, then an optional port 1-65535 and path. Nothing
+    is looked up or contacted."""
+    text = url.strip()
+    if not text.lower().startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    if any(c.isspace() for c in text):
+        return "must not contain spaces"
+    try:
+        parts = urllib.parse.urlsplit(text)
+        port = parts.port
+    except ValueError as exc:  # an unclosed '[', a port that is not a number 0-65535
+        reason = str(exc)
+        if "IPv6" in reason:
+            return ("has a broken IPv6 address (an address goes in brackets, its port after "
+                    "them: http://[::1]:8000/v1)")
+        return ("has a port that is not a number 1-65535 (write host:port, e.g. "
+                "localhost:8000)")
+    if port == 0:
+        return "has port 0: give the server's port, 1-65535"
+    host = parts.hostname or ""
+    if not host:
+        return "names no host: write e.g. http://localhost:11434/v1"
+    if "[" in parts.netloc:
+        try:
+            ipaddress.IPv6Address(host.split("%")[0])
+        except ValueError:
+            return f"has {_cut(host)!r} in brackets, which is not an IPv6 address (e.g. [::1])"
+        return ""
+    if re.fullmatch(r"[0-9.]+", host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return (f"has {_cut(host)!r}, which is not an IPv4 address (four numbers 0-255, e.g. "
+                    "127.0.0.1)")
+        return ""
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_host = ""
+    labels = ascii_host.rstrip(".").split(".")
+    if not ascii_host or len(ascii_host) > 253 or not all(
+            _LABEL.fullmatch(label) for label in labels):
+        return (f"has the host {_cut(host)!r}, which is not a host name (dot-separated labels of "
+                "1-63 letters, digits and hyphens, 253 characters at most)")
+    return ""
+
+
+def _cut(text: str, chars: int = 60) -> str:
+    return text if len(text) <= chars else text[: chars - 1] + "…"
+
+
 def _normal_base_url(url: str) -> str:
     """The API root without a trailing slash or a pasted ``/chat/completions``."""
     url = url.strip().rstrip("/")
     suffix = "/chat/completions"
     return url[: -len(suffix)] if url.endswith(suffix) else url
+
+
+def _in_time(wait: float, deadline: float | None) -> bool:
+    """Whether an attempt after `wait` seconds can start before `deadline`."""
+    return deadline is None or time.monotonic() + wait < deadline - _LEAST_ATTEMPT
+
+
+def _read_reply(client: Any, url: str, body: dict[str, Any], seconds: float,
+                stop: threading.Event) -> Any:
+    """POST `body` and read the whole reply, chunk by chunk, until `stop` is set."""
+    import httpx
+
+    with client.stream("POST", url, json=body, timeout=httpx.Timeout(seconds)) as response:
+        raw = bytearray()
+        for chunk in response.iter_raw():
+            if stop.is_set():
+                raise httpx.ReadTimeout("cut off", request=response.request)
+            raw += chunk
+    # the bytes as received: the new response decodes them as the headers say (gzip, ...)
+    kept = {k: v for k, v in response.extensions.items() if k in ("reason_phrase",
+                                                                    "http_version")}
+    return httpx.Response(response.status_code, headers=response.headers, content=bytes(raw),
+                          request=response.request, extensions=kept)
 
 
 def _api_key_from_env() -> str:

@@ -36,7 +36,9 @@ How it runs:
   log-probability and the K likeliest alternatives (`ChatReply.logprobs`, `span_logprob`);
   `vidseek.models.scoring.yes_probability` turns them into a yes/no judgement.
 * **Deadlines.** ``timeout`` stops generating at the deadline (checked at every token) and
-  raises `ChatTimeoutError` carrying the reply so far.
+  raises `ChatTimeoutError` carrying the reply so far. Reading the prompt (and loading the
+  model, on the first call) cannot be cut off: a call whose deadline has passed before it
+  starts, or by the time the model is loaded, raises `ChatTimeoutError` without starting.
 * **An OpenAI-compatible server too.** llama.cpp serves the loaded model on a random
   127.0.0.1 port with a random key (`base_url`, `api_key`): an ``openai:`` client can share
   it; nothing else on the machine can use it without the key.
@@ -411,7 +413,9 @@ class LlamaCppChat:
                 log-probability and its K (at most 20) likeliest alternatives, in
                 `ChatReply.logprobs`.
             grammar: a GBNF grammar the reply must follow (instead of `response_format`).
-            timeout: seconds the reply may take (default: the handle's `timeout`).
+            timeout: seconds the reply may take (default: the handle's `timeout`); 0 or
+                less starts nothing. Generation stops at the deadline; reading the prompt
+                is not interrupted.
 
         Returns:
             The reply; ``raw`` holds llama.cpp's ``timings`` (prompt and generation speed)
@@ -449,8 +453,15 @@ class LlamaCppChat:
             body["logprobs"] = True
             body["top_logprobs"] = max(1, int(logprobs))  # llama.cpp gives none for 0
         wait = self.timeout if timeout is None else timeout
+        if wait is not None and wait <= 0:
+            raise ChatTimeoutError(f"{self.name}: not started: no time left (timeout {wait:g} "
+                                   "s); a local call cannot be stopped while it reads its "
+                                   "prompt, so none starts without time", detail="no time")
         deadline = None if wait is None else time.monotonic() + wait
         loaded = self._model()
+        if deadline is not None and time.monotonic() >= deadline:
+            raise ChatTimeoutError(f"{self.name}: not started: loading the model took the "
+                                   f"{wait:g} s the call had", detail="no time")
         if tools:
             if not loaded.supports_tools:
                 raise ChatModelError(

@@ -31,6 +31,9 @@ DEFAULT_SPEC = DEFAULT_SPECS["ocr"]
 """The embedded default, ``rapidocr``: the PP-OCR models inside the ``rapidocr`` wheel."""
 
 _INSTALL_HINT = "pip install 'rapidocr>=3.4' onnxruntime 'opencv-python-headless<5'"
+# A picture whose shorter side is under this many pixels once the detector has scaled it
+# (a 1 x 5000 strip becomes 0 x 960, which RapidOCR fails on) holds no readable line.
+_MIN_SIDE = 8
 
 
 def _bundled_dir() -> Path:
@@ -142,7 +145,9 @@ class RapidOCRReader:
             image: ``H x W x 3`` uint8 RGB.
 
         Returns:
-            The lines, top to bottom then left to right; empty when there is no text.
+            The lines, top to bottom then left to right; empty when there is no text, and
+            for a picture too narrow or too low to hold a line (under 8 px on a side once
+            scaled to `max_side`).
 
         Raises:
             ValueError: `image` is not an RGB uint8 picture.
@@ -152,6 +157,8 @@ class RapidOCRReader:
             raise ValueError(f"expected an H x W x 3 uint8 RGB image, got {image.dtype} "
                              f"{image.shape}")
         height, width = image.shape[:2]
+        if min(height, width) * min(1.0, self.max_side / max(height, width)) < _MIN_SIDE:
+            return []
         # RapidOCR takes arrays as OpenCV does: BGR
         result = self._load()(np.ascontiguousarray(image[..., ::-1]))
         boxes = getattr(result, "boxes", None)

@@ -26,9 +26,12 @@ from pydantic import BaseModel, ConfigDict
 from vidseek.errors import ModelError
 from vidseek.models.install import models_dir, sha256_of, status
 from vidseek.models.protocols import DEFAULT_SPECS
+from vidseek.models.resolver import check_spec
 
 __all__ = [
     "DOWNLOADS",
+    "SPEC_ROLES",
+    "UNSET",
     "Capability",
     "Download",
     "ModelSpecs",
@@ -37,6 +40,23 @@ __all__ = [
     "download",
     "models_dir",
 ]
+
+UNSET = "none"
+"""The spec that removes a saved one: ``vidseek index --captioner none``, ``vidseek models
+unset captioner``, ``Library(models={"captioner": "none"})``."""
+
+SPEC_ROLES: dict[str, str] = {
+    "detector": "detector",
+    "classifier": "classifier",
+    "image_embedder": "image_embedder",
+    "clip": "image_text_embedder",
+    "captioner": "chat",
+    "speech": "speech",
+    "text_embedder": "text_embedder",
+    "sounds": "sounds",
+    "reranker": "reranker",
+}
+"""The `vidseek.models.resolve` role of each field of `ModelSpecs`."""
 
 
 class ModelSpecs(BaseModel):
@@ -71,8 +91,32 @@ class ModelSpecs(BaseModel):
     Search only: the index stays as it is."""
 
     def merged(self, other: ModelSpecs) -> ModelSpecs:
-        """These specs with every spec that ``other`` sets replacing ours."""
-        return self.model_copy(update=other.model_dump(exclude_none=True))
+        """These specs with every spec that ``other`` sets replacing ours; a spec of
+        `UNSET` (``"none"``) removes ours."""
+        given = other.model_dump(exclude_none=True)
+        return self.model_copy(update={field: None if _unset(spec) else spec
+                                       for field, spec in given.items()})
+
+    def check(self) -> None:
+        """Raise when a spec cannot be used, before anything is saved or loaded. Each one is
+        checked cheaply (`vidseek.models.check_spec`: its form, the files it names, a
+        server's URL; nothing is loaded or contacted); `UNSET` passes.
+
+        Raises:
+            ModelError: which spec, what is wrong with it and what to write.
+        """
+        for field, spec in self.model_dump(exclude_none=True).items():
+            if _unset(spec):
+                continue
+            try:
+                check_spec(SPEC_ROLES[field], spec)
+            except ModelError as exc:
+                raise ModelError(f"{field}: {exc} (nothing was saved; '{UNSET}' removes a "
+                                 f"saved {field})") from exc
+
+
+def _unset(spec: str) -> bool:
+    return spec.strip().lower() == UNSET
 
 
 @dataclass(frozen=True)

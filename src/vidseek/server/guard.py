@@ -7,7 +7,11 @@ accepted, so that a browser opened once at ``http://host:8765/?token=...`` keeps
 
 Without a token the server listens on loopback only, but a web page on another site could
 still reach it through the browser (cross-site requests, DNS rebinding). So requests must name
-a loopback host in ``Host``, and unsafe methods coming from another origin are refused.
+a loopback host in ``Host``, and unsafe methods (POST: uploads, jobs, answers) are refused,
+token or not, when a browser says they come from a page of another origin: an ``Origin`` that
+is not this server (``Origin: null`` included: sandboxed frames, local files), or
+``Sec-Fetch-Site: cross-site`` or ``same-site`` (another port of the same host is another
+site's page too). Programs that send neither header (curl, scripts) are let through.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ __all__ = ["COOKIE", "BindError", "Guard", "check_bind", "is_loopback"]
 
 COOKIE = "vidseek_token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_FOREIGN_SITES = frozenset({"cross-site", "same-site"})
+"""``Sec-Fetch-Site`` values of requests made by another origin's page."""
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 
 
@@ -103,11 +109,12 @@ class Guard:
             return (403, "forbidden_host",
                     "this server answers only requests addressed to localhost or 127.0.0.1; "
                     "to serve other hosts, start it with --token")
-        origin = headers.get("origin")
-        if (scope["method"] not in _SAFE_METHODS and origin and origin != "null"
-                and urlsplit(origin).netloc.lower() != headers.get("host", "").lower()):
-            return (403, "forbidden_origin",
-                    f"requests from pages of {origin} may only read; use this server's own page")
+        if scope["method"] not in _SAFE_METHODS:
+            page = _foreign_page(headers)
+            if page is not None:
+                return (403, "forbidden_origin",
+                        f"requests from {page} may only read; use this server's own page, or "
+                        "a program (curl, a script) that sends no Origin header")
         return None
 
     def _authorized(self, scope, headers: dict[str, str]) -> bool:
@@ -133,6 +140,20 @@ class Guard:
     def _query_tokens(scope) -> list[str]:
         query = scope.get("query_string", b"").decode("latin-1")
         return parse_qs(query).get("token", [])
+
+
+def _foreign_page(headers: dict[str, str]) -> str | None:
+    """The page of another origin that a browser says sent the request, in words; None when
+    it came from this server's own page, or not from a page."""
+    origin = headers.get("origin", "").strip()
+    if origin.lower() == "null":
+        return "a page with no origin (Origin: null: a sandboxed frame or a local file)"
+    if origin and urlsplit(origin).netloc.lower() != headers.get("host", "").lower():
+        return f"pages of {origin}"
+    site = headers.get("sec-fetch-site", "").strip().lower()
+    if site in _FOREIGN_SITES:
+        return f"a page of another site (Sec-Fetch-Site: {site})"
+    return None
 
 
 def _host_name(host: str) -> str:

@@ -4,6 +4,7 @@ whose progress can be polled or followed as server-sent events."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import uuid
 from pathlib import Path
@@ -25,7 +26,13 @@ router = APIRouter(prefix=API, tags=["indexing"])
 
 UPLOADS = "uploads"
 """Folder inside the library where uploaded files are kept."""
-_CHUNK = 1 << 20
+UPLOAD_TYPES = ("video/*", "application/octet-stream")
+"""Content types an upload may be sent as. Browsers send these only from pages of this
+server (another site's page would have to ask first, and is not answered), unlike the types
+any page may send (``text/plain``, forms), which are refused."""
+MAX_NAME_CHARS = 120
+"""Characters an uploaded file's name keeps (the end of a longer name is cut before its
+suffix), well under the 255 bytes file systems allow, with room for ``-2``."""
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
@@ -75,13 +82,16 @@ async def job_events(job_id: str, request: Request) -> StreamingResponse:
 
 @router.post("/uploads", status_code=202,
              openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/octet-stream": {"schema": {"type": "string",
-                                                         "format": "binary"}}}}},
-             summary="Upload a video (the request body is the file) and index it")
+                 kind: {"schema": {"type": "string", "format": "binary"}}
+                 for kind in UPLOAD_TYPES}}},
+             summary="Upload a video (the request body is the file, sent as video/* or "
+                     "application/octet-stream) and index it; if it cannot be indexed, it is "
+                     "deleted again")
 async def upload(
     request: Request,
     filename: Annotated[str, Query(description="The file's name, e.g. talk.mp4.")],
 ) -> dict[str, Any]:
+    _check_type(request.headers.get("content-type"))
     limit = request.app.state.upload_limit
     name = _safe_name(filename)
     declared = request.headers.get("content-length")
@@ -89,8 +99,7 @@ async def upload(
         raise ApiError(413, "upload_too_large", _too_large(limit))
     folder = Path(request.app.state.library.path) / UPLOADS
     folder.mkdir(parents=True, exist_ok=True)
-    target = _free_path(folder / name)
-    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+    partial = folder / f".upload-{uuid.uuid4().hex}.part"
     size = 0
     try:
         with partial.open("wb") as out:
@@ -102,11 +111,11 @@ async def upload(
         if size == 0:
             raise ApiError(400, "empty_upload", "the request body is empty: send the file's "
                            "bytes as the body (curl --data-binary @FILE)")
-        partial.replace(target)
+        target = _claim(partial, name)
     finally:
         partial.unlink(missing_ok=True)
     try:
-        job = request.app.state.jobs.submit([target])
+        job = request.app.state.jobs.submit([target], uploaded=True)
     except ValueError as exc:
         target.unlink(missing_ok=True)
         raise ApiError(400, "nothing_to_index", str(exc)) from None
@@ -120,24 +129,60 @@ def _job(request: Request, job_id: str) -> Job:
     return job
 
 
+def _check_type(content_type: str | None) -> None:
+    """Refuse a body that is not declared as a video (see :data:`UPLOAD_TYPES`).
+
+    Raises:
+        ApiError: 415 ``unsupported_media_type``.
+    """
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    if kind.startswith("video/") or kind == "application/octet-stream":
+        return
+    given = f"Content-Type {kind}" if kind else "no Content-Type"
+    raise ApiError(415, "unsupported_media_type",
+                   f"an upload is the file's bytes sent as video/* or application/octet-stream, "
+                   f"not with {given}: e.g. curl -H 'Content-Type: video/mp4' "
+                   "--data-binary @FILE")
+
+
 def _safe_name(filename: str) -> str:
-    """A plain file name from whatever the client sent: no folders, a video suffix."""
+    """A plain file name from whatever the client sent: no folders, a video suffix, at most
+    :data:`MAX_NAME_CHARS` characters (a longer name loses the end of its stem)."""
     name = _SAFE_NAME.sub("_", Path(filename.replace("\\", "/")).name).strip(" .")
-    suffix = Path(name).suffix.lower()
-    if not name or suffix not in VIDEO_SUFFIXES:
+    suffix = Path(name).suffix
+    if not name or suffix.lower() not in VIDEO_SUFFIXES:
+        shown = filename if len(filename) <= 80 else f"{filename[:60]}...{filename[-12:]}"
         raise ApiError(400, "bad_filename",
-                       f"{filename!r} is not a video file name; use one ending in "
+                       f"{shown!r} is not a video file name; use one ending in "
                        f"{', '.join(sorted(VIDEO_SUFFIXES))}")
+    if len(name) > MAX_NAME_CHARS:
+        stem = name[:-len(suffix)][:MAX_NAME_CHARS - len(suffix)].rstrip(" .") or "upload"
+        name = stem + suffix
     return name
 
 
-def _free_path(path: Path) -> Path:
-    """``path``, or ``name-2.mp4``, ``name-3.mp4``... when it is taken."""
-    candidate, n = path, 1
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-    return candidate
+def _claim(partial: Path, name: str) -> Path:
+    """Give a finished upload its name in the uploads folder: ``name``, or ``stem-2.mp4``,
+    ``stem-3.mp4``... when that is taken. Each name is taken atomically (a hard link, or an
+    exclusive create, fails when the name exists), so two uploads never share one and no file
+    is overwritten. ``partial`` stays; the caller removes it."""
+    stem, suffix = name[:-len(Path(name).suffix)], Path(name).suffix
+    for n in range(1, 10_000):
+        target = partial.with_name(name if n == 1 else f"{stem}-{n}{suffix}")
+        try:
+            os.link(partial, target)
+            return target
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links on this file system: reserve the name, then fill it
+            try:
+                os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            except FileExistsError:
+                continue
+            os.replace(partial, target)
+            return target
+    raise ApiError(409, "name_taken", f"{name} and 9,999 numbered copies of it are in the "
+                   "uploads folder already; upload the file under another name")
 
 
 def _too_large(limit: int) -> str:

@@ -38,6 +38,8 @@ class Job(BaseModel):
     """One per file indexed so far."""
     error: str | None = None
     """Why the job failed, in words (the results say which file and analyzer)."""
+    removed: list[str] = Field(default_factory=list)
+    """Uploaded files deleted again because they could not be indexed."""
     created_at: datetime
     finished_at: datetime | None = None
     revision: int = 0
@@ -61,9 +63,15 @@ class Jobs:
         self._lock = threading.Lock()
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._worker: threading.Thread | None = None
+        self._uploaded: set[str] = set()  # ids of the jobs of uploads
 
-    def submit(self, paths: list[str | Path]) -> Job:
+    def submit(self, paths: list[str | Path], *, uploaded: bool = False) -> Job:
         """Queue the files (or folders, or globs) at ``paths`` for indexing.
+
+        Args:
+            paths: files, folders or globs on the server.
+            uploaded: the files were uploaded to be indexed: those that cannot be indexed
+                are deleted (and listed in the job's ``removed``).
 
         Raises:
             ValueError: nothing to index there.
@@ -78,6 +86,8 @@ class Jobs:
                   created_at=datetime.now(timezone.utc))
         with self._lock:
             self._jobs[job.id] = job
+            if uploaded:
+                self._uploaded.add(job.id)
             if self._worker is None:
                 self._worker = threading.Thread(target=self._work, name="vidseek-jobs",
                                                 daemon=True)
@@ -120,7 +130,11 @@ class Jobs:
             try:
                 self._run(job_id)
             except Exception as exc:  # noqa: BLE001 - a job's failure is reported, not raised
-                self._update(job_id, status="failed", error=f"{type(exc).__name__}: {exc}",
+                with self._lock:
+                    paths = list(self._jobs[job_id].paths)
+                removed = self._remove_uploads(job_id, paths)
+                self._update(job_id, status="failed", error=f"{type(exc).__name__}: {exc}"
+                             + _removed_note(removed), removed=removed,
                              finished_at=datetime.now(timezone.utc))
 
     def _run(self, job_id: str) -> None:
@@ -164,10 +178,43 @@ class Jobs:
                                     on_result=on_result)
         failed = [r for r in report.results if r.status == "failed"]
         error = None
+        removed = self._remove_uploads(job_id, [r.path for r in failed])
         if failed:
             error = "; ".join(f"{Path(r.path).name}: " + ", ".join(
                 f"{what}: {why}" for what, why in r.errors.items()) for r in failed)
+            error += _removed_note(removed)
         self._update(job_id, status="failed" if failed else "done", progress=1.0, current=None,
-                     results=list(report.results), error=error,
+                     results=list(report.results), error=error, removed=removed,
                      finished_at=datetime.now(timezone.utc))
+
+    def _remove_uploads(self, job_id: str, paths: list[str]) -> list[str]:
+        """Delete the job's uploaded files among ``paths`` that the library did not take in
+        (a file the library knows stays, even when an analyzer failed on it); the paths
+        deleted."""
+        with self._lock:
+            if job_id not in self._uploaded:
+                return []
+            mine = set(self._jobs[job_id].paths)
+        try:
+            known = {p for video in self.library.videos() for p in video.paths}
+        except Exception:  # noqa: BLE001 - unsure what the library holds: delete nothing
+            return []
+        removed = []
+        for path in paths:
+            if path not in mine or path in known:
+                continue
+            try:
+                Path(path).unlink(missing_ok=True)
+            except OSError:
+                continue
+            removed.append(path)
+        return removed
+
+
+def _removed_note(removed: list[str]) -> str:
+    if not removed:
+        return ""
+    return (f" (the upload{'s' if len(removed) > 1 else ''} "
+            f"{', '.join(Path(p).name for p in removed)} "
+            f"{'were' if len(removed) > 1 else 'was'} deleted again)")
 

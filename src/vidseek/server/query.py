@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field
 
 from vidseek import views
 from vidseek.kinds import KINDS
+from vidseek.library import MAX_OPTION_CHARS, MAX_OPTIONS, MAX_QUESTION_CHARS
+from vidseek.search.searcher import MAX_QUERY_CHARS
 from vidseek.server.errors import describe, error_body
 from vidseek.server.events import sse_event
 from vidseek.server.media import find_video, kinds_param
@@ -25,12 +27,17 @@ __all__ = ["router"]
 
 router = APIRouter(prefix=API, tags=["query"])
 
+MAX_NAME_CHARS = 4096
+"""Characters of a video's name, id or path, or of a model spec, in a request."""
+
 
 @router.get("/search", summary="Moments that answer a query, best first, across the library")
 def search(
     request: Request,
-    q: Annotated[str, Query(description="What is said, written, shown or happening.")],
+    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS,
+                            description="What is said, written, shown or happening.")],
     video: Annotated[list[str] | None, Query(
+        max_length=100,
         description="Only these videos (file names, ids or id prefixes; repeatable).")] = None,
     kind: Annotated[list[str] | None, Query(
         description=f"Only these kinds (repeated or comma-separated): {', '.join(KINDS)}.")
@@ -43,9 +50,12 @@ def search(
     kinds = kinds_param(kind)
     videos = [find_video(library, v).id for v in video] if video else None
     began = time.perf_counter()
-    moments = library.search(q, videos=videos, kinds=kinds, k=k, threshold=threshold)
+    with request.app.state.searches.held():
+        moments = library.search(q, videos=videos, kinds=kinds, k=k, threshold=threshold)
+    # nothing found: why, in sentences (the kinds left out, the channels this library lacks)
+    hints = [] if moments else library.search_hints(kinds=kinds)
     return {"query": q, "moments": [views.moment(m, api=API) for m in moments],
-            "seconds": round(time.perf_counter() - began, 4)}
+            "hints": hints, "seconds": round(time.perf_counter() - began, 4)}
 
 
 class BudgetRequest(BaseModel):
@@ -58,10 +68,12 @@ class BudgetRequest(BaseModel):
 
 
 class AskRequest(BaseModel):
-    video: str = Field(description="The video: its file name, id or an id prefix.")
-    question: str = Field(min_length=1)
-    options: list[str] | None = Field(default=None, description="Multiple-choice options.")
-    model: str | None = Field(default=None, description=(
+    video: str = Field(max_length=MAX_NAME_CHARS,
+                       description="The video: its file name, id or an id prefix.")
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+    options: list[Annotated[str, Field(max_length=MAX_OPTION_CHARS)]] | None = Field(
+        default=None, max_length=MAX_OPTIONS, description="Multiple-choice options.")
+    model: str | None = Field(default=None, max_length=MAX_NAME_CHARS, description=(
         "A chat model spec, e.g. openai:http://localhost:11434/v1#qwen2.5vl:7b; default the "
         "library's configured model, or the embedded answerer."))
     budget: BudgetRequest | None = None
@@ -73,7 +85,9 @@ def ask(body: AskRequest, request: Request) -> dict[str, Any]:
     """The answer, its evidence moments (each as a search returns it, with media and
     thumbnail URLs), the trace of steps and the cost."""
     library = request.app.state.library
-    return views.answer(_ask(library, find_video(library, body.video).id, body, None), api=API)
+    video_id = find_video(library, body.video).id
+    with request.app.state.asks.held():
+        return views.answer(_ask(library, video_id, body, None), api=API)
 
 
 @router.post("/ask/stream", response_class=StreamingResponse,
@@ -83,6 +97,8 @@ def ask(body: AskRequest, request: Request) -> dict[str, Any]:
 async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
     library = request.app.state.library
     video_id = find_video(library, body.video).id  # a bad id is a 404, not an event
+    slots = request.app.state.asks
+    slots.take()  # all taken: a 503, not an event; given back when the answer is done
     loop = asyncio.get_running_loop()
     events: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
 
@@ -100,10 +116,16 @@ async def ask_stream(body: AskRequest, request: Request) -> StreamingResponse:
             put("error", json.dumps({**error_body(code, detail), "status": status,
                                      "answer": views.answer(partial, api=API)
                                      if partial is not None else None}))
+        finally:
+            slots.give()
 
     # A thread, not the request's task: the answer finishes (and its trajectory is written)
     # even when the client goes away.
-    threading.Thread(target=run, name="vidseek-ask", daemon=True).start()
+    try:
+        threading.Thread(target=run, name="vidseek-ask", daemon=True).start()
+    except BaseException:
+        slots.give()
+        raise
 
     async def stream():
         while True:

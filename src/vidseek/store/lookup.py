@@ -72,7 +72,7 @@ def find_video(videos: Sequence[V], query: str | Path, *,
     for v in videos:
         if forms.intersection(v.paths):
             return v
-    if content_id is not None and path.is_file():
+    if content_id is not None and _is_file(path):
         found = by_id.get(content_id(path))
         if found is not None:
             return found
@@ -90,6 +90,13 @@ def find_video(videos: Sequence[V], query: str | Path, *,
         raise _ambiguous(text, matches, "is the start of the ids of")
     raise UnknownVideoError(
         text, f"no video in {where} has this id, id prefix, path or file name")
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system is no file
+        return False
 
 
 def _ambiguous(text: str, videos: list[Named], how: str) -> UnknownVideoError:

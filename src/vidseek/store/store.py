@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import re
+import threading
+import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -20,6 +26,7 @@ from vidseek.errors import StoreError, UnknownVideoError
 from vidseek.media import Thumbnail
 from vidseek.media.probe import MediaInfo
 from vidseek.store import _sql
+from vidseek.store import lock as writer_lock
 from vidseek.store.ids import video_id as content_id
 from vidseek.store.layout import (
     SCHEMA_VERSION,
@@ -29,6 +36,7 @@ from vidseek.store.layout import (
     read_meta,
     write_meta,
 )
+from vidseek.store.lock import WRITE_WAIT
 from vidseek.store.lookup import find_video
 from vidseek.store.records import RunRecord, VideoRecord
 from vidseek.store.run import DEFAULT_BATCH_ROWS, Run
@@ -48,6 +56,8 @@ from vidseek.store.snapshot import table_state, write_observations, write_table_
 from vidseek.types import Observation
 
 __all__ = ["Store"]
+
+log = logging.getLogger("vidseek.store")
 
 VECTOR_INDEX_ROWS = 10_000
 """Rows with vectors from which `Store.build_indexes` builds a vector index."""
@@ -71,6 +81,14 @@ _MAX_FRAGMENTS = 32
 # milliseconds. Ten minutes kept a whole batch's versions (33 real clips: 348 versions,
 # 6.9 MB), a minute still 91 of them on a busy machine (see docs/decisions.md).
 _KEEP_VERSIONS = timedelta(seconds=10)
+# A compaction or index build that meets a commit of another writer (one that does not take
+# the writer lock: an older vidseek) is tried this many times before it is given up.
+_CONFLICT_TRIES = 3
+_CONFLICT = re.compile(r"commit conflict|preempted", re.IGNORECASE)
+# What LanceDB says when a search needs an index that is not there (never built, a build
+# that was killed) or whose files are gone.
+_NO_INDEX = re.compile(r"INVERTED index|_indices", re.IGNORECASE)
+_UNSET: Any = object()
 
 
 class Store:
@@ -92,6 +110,10 @@ class Store:
     runs are read once per version of the ``runs`` table, whose latest version every read
     looks up, so a store also sees what other processes commit.
 
+    One process writes a library at a time: every write takes the library's writer lock
+    (``write.lock``, see :mod:`vidseek.store.lock` and :meth:`writing`); a run holds it from
+    :meth:`begin` until it commits or aborts. Reads never take it.
+
     Args:
         path: the library folder; default ``$VIDSEEK_HOME``, else ``~/.vidseek``. Created
             when missing, unless ``create`` is False.
@@ -109,18 +131,19 @@ class Store:
     def __init__(self, path: str | Path | None = None, *, vector_dim: int | None = None,
                  create: bool = True) -> None:
         self.path = library_path(path)
+        self._holds = 0  # holds of the writer lock taken through this store
+        self._holds_lock = threading.Lock()
+        self._run_holds: set[str] = set()  # open runs, each holding the writer lock
         meta = read_meta(self.path)
         if meta is None and not create:
             raise StoreError(no_library(self.path))
         if meta is None:
-            if self.path.is_dir() and any(self.path.glob("*.lance")):
-                raise StoreError(
-                    f"{self.path} holds tables but no meta.json, so its schema is unknown: "
-                    "index into a new library (pass another path or set VIDSEEK_HOME)"
-                )
-            meta = {"schema": SCHEMA_VERSION, "vector_dim": vector_dim or DEFAULT_VECTOR_DIM}
-            # meta.json first: tables without it would make the folder unopenable.
-            write_meta(self.path, meta)
+            # Making a library is a write: two processes making the same one take turns.
+            writer_lock.acquire(self.path)
+            try:
+                meta = self._create(vector_dim)
+            finally:
+                writer_lock.release(self.path)
         check_schema(self.path, meta)
         self.vector_dim: int = int(meta.get("vector_dim", DEFAULT_VECTOR_DIM))
         if vector_dim is not None and vector_dim != self.vector_dim:
@@ -139,6 +162,26 @@ class Store:
         self._runs_seen: _Committed | None = None
         self._videos_seen: tuple[int, dict[str, VideoRecord]] | None = None
 
+    def _create(self, vector_dim: int | None) -> dict:
+        """Write meta.json and the tables of a new library (under the writer lock)."""
+        meta = read_meta(self.path)  # made meanwhile by the process this one waited for
+        if meta is not None:
+            return meta
+        if self.path.is_dir() and any(self.path.glob("*.lance")):
+            raise StoreError(
+                f"{self.path} holds tables but no meta.json, so its schema is unknown: "
+                "index into a new library (pass another path or set VIDSEEK_HOME)"
+            )
+        meta = {"schema": SCHEMA_VERSION, "vector_dim": vector_dim or DEFAULT_VECTOR_DIM}
+        # meta.json first: tables without it would make the folder unopenable.
+        write_meta(self.path, meta)
+        db = lancedb.connect(str(self.path))
+        schema = observations_schema(int(meta["vector_dim"]))
+        for name, table_schema in (("videos", VIDEOS), ("thumbnails", THUMBNAILS),
+                                   ("observations", schema), ("runs", RUNS)):
+            db.create_table(name, schema=table_schema, exist_ok=True)
+        return meta
+
     @classmethod
     def open(cls, path: str | Path | None = None, *, vector_dim: int | None = None,
              create: bool = True) -> Store:
@@ -146,7 +189,13 @@ class Store:
         return cls(path, vector_dim=vector_dim, create=create)
 
     def close(self) -> None:
-        """Release the tables. LanceDB holds no locks, so this only drops references."""
+        """Release the tables, and the writer lock if this store still holds it (a run that
+        was neither committed nor aborted)."""
+        with self._holds_lock:
+            holds, self._holds = self._holds, 0
+            self._run_holds.clear()
+        for _ in range(holds):
+            writer_lock.release(self.path)
         self._db = self._videos = self._obs = self._runs = self._thumbs = None  # type: ignore[assignment]
         self._spaces = {}
         self._runs_seen = self._videos_seen = None
@@ -165,6 +214,59 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r}, vector_dim={self.vector_dim})"
 
+    # ---- the writer lock ------------------------------------------------------------------
+
+    @contextmanager
+    def writing(self, *, wait: float | None = _UNSET,
+                on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+        """Hold the library's writer lock for a block of writes (see :mod:`vidseek.store.lock`).
+
+        Every write method takes it by itself; hold it around several of them to keep other
+        processes out in between (indexing holds it for the whole batch). Taking it again in
+        the same process (any thread, any store) only counts.
+
+        Args:
+            wait: seconds to wait for another process writing the library (default
+                :data:`~vidseek.store.lock.WRITE_WAIT`; None: as long as it takes).
+            on_wait: told once that this process waits, and for whom (default: a warning on
+                the ``vidseek.store`` logger).
+
+        Raises:
+            StoreError: another process still wrote the library after ``wait`` seconds.
+        """
+        self._hold(WRITE_WAIT if wait is _UNSET else wait, on_wait)
+        try:
+            yield
+        finally:
+            self._unhold()
+
+    def _hold(self, wait: float | None = WRITE_WAIT,
+              on_wait: Callable[[str], None] | None = None) -> None:
+        writer_lock.acquire(self.path, wait=wait, on_wait=on_wait)
+        with self._holds_lock:
+            self._holds += 1
+            first = self._holds == 1
+        if first and self._db is not None:
+            # What other writers committed before this one took the lock: write on top of it.
+            self._open_new_spaces()
+            for table in [self._videos, self._thumbs, self._runs, *self._run_tables()]:
+                table.checkout_latest()
+
+    def _unhold(self) -> None:
+        with self._holds_lock:
+            if self._holds == 0:
+                return
+            self._holds -= 1
+        writer_lock.release(self.path)
+
+    def _end_run(self, run_id: str) -> None:
+        """A run committed or aborted: give back the hold :meth:`begin` took for it."""
+        with self._holds_lock:
+            if run_id not in self._run_holds:
+                return
+            self._run_holds.discard(run_id)
+        self._unhold()
+
     # ---- videos -------------------------------------------------------------------------
 
     def add_video(self, video_id: str, path: str | Path, info: MediaInfo) -> VideoRecord:
@@ -178,7 +280,11 @@ class Store:
         Returns:
             The video as stored now.
         """
-        where = Path(path).expanduser().resolve().as_posix()
+        with self.writing():
+            return self._add_video(video_id, Path(path).expanduser().resolve().as_posix(),
+                                   info)
+
+    def _add_video(self, video_id: str, where: str, info: MediaInfo) -> VideoRecord:
         found = self._video_rows(_sql.eq("video_id", video_id))
         if found:
             record = found[0]
@@ -237,11 +343,13 @@ class Store:
             True when the library held anything for it.
         """
         where = _sql.eq("video_id", video_id)
-        # runs first: once they are gone the observations are invisible even if we crash.
-        removed = self._delete(self._runs, where)
-        removed += sum(self._delete(t, where) for t in self._run_tables())
-        removed += self._delete(self._thumbs, where)
-        removed += self._delete(self._videos, where)
+        with self.writing():
+            # runs first: once they are gone the observations are invisible even if we crash
+            # (and the next index's cleanup deletes them).
+            removed = self._delete(self._runs, where)
+            removed += sum(self._delete(t, where) for t in self._run_tables())
+            removed += self._delete(self._thumbs, where)
+            removed += self._delete(self._videos, where)
         return removed > 0
 
     # ---- runs -----------------------------------------------------------------------------
@@ -251,30 +359,47 @@ class Store:
     def write_rows(self, observations: list[Observation], *, analyzer: str, version: str,
                    run_id: str) -> None:
         """Write observations tagged with a run (invisible until the run is recorded)."""
-        self._obs.add(observation_rows(observations, analyzer=analyzer, version=version,
-                                       run_id=run_id, schema=self._obs_schema))
+        rows = observation_rows(observations, analyzer=analyzer, version=version,
+                                run_id=run_id, schema=self._obs_schema)
         spaces = {(space, len(v)) for o in observations for space, v in o.vectors.items()}
-        for space, dim in sorted(spaces):
-            table, schema = self._space(space, dim)
-            table.add(space_rows(observations, space, analyzer=analyzer, version=version,
-                                 run_id=run_id, schema=schema))
+        with self.writing():
+            self._obs.add(rows)
+            for space, dim in sorted(spaces):
+                table, schema = self._space(space, dim)
+                table.add(space_rows(observations, space, analyzer=analyzer, version=version,
+                                     run_id=run_id, schema=schema))
 
     def record_run(self, record: RunRecord) -> None:
-        """Make a run visible, then drop every other run of its ``(video, analyzer)``."""
-        self._runs.add(pa.Table.from_pylist([record.model_dump()], schema=RUNS))
-        others = _sql.and_(
-            _sql.eq("video_id", record.video_id),
-            _sql.eq("analyzer", record.analyzer),
-            f"run_id <> {_sql.quote(record.run_id)}",
-        )
-        for table in self._run_tables():
-            self._delete(table, others)
-        self._delete(self._runs, others)
+        """Make a run visible, then drop every other run of its ``(video, analyzer)``.
+
+        Appending the run's row is the commit point. Deleting what it replaces is cleanup:
+        when that fails (or the process dies first), readers already follow the new run and
+        the next index (:meth:`cleanup`) finishes it, so a failure there is only logged.
+        """
+        with self.writing():
+            self._runs.add(pa.Table.from_pylist([record.model_dump()], schema=RUNS))
+            self._end_run(record.run_id)
+            others = _sql.and_(
+                _sql.eq("video_id", record.video_id),
+                _sql.eq("analyzer", record.analyzer),
+                f"run_id <> {_sql.quote(record.run_id)}",
+            )
+            try:
+                for table in self._run_tables():
+                    self._delete(table, others)
+                self._delete(self._runs, others)
+            except Exception as exc:  # noqa: BLE001 - committed; cleanup() finishes this
+                log.warning("%s: the rows that run %s of %s replaces were not deleted (%s); "
+                            "the next `vidseek index` deletes them", self.path, record.run_id,
+                            record.analyzer, exc)
 
     def drop_run(self, run_id: str) -> None:
-        """Delete every row a run wrote."""
-        for table in self._run_tables():
-            self._delete(table, _sql.eq("run_id", run_id))
+        """Delete every row a run wrote (never those of a committed run)."""
+        with self.writing():
+            if run_id not in {r.run_id for r in self._seen().ordered}:
+                for table in self._run_tables():
+                    self._delete(table, _sql.eq("run_id", run_id))
+            self._end_run(run_id)
 
     def begin(
         self,
@@ -287,7 +412,8 @@ class Store:
         """Start writing one analyzer's output for one video.
 
         Rows left by an interrupted run of this ``(video, analyzer)`` are deleted first, so a
-        resumed run never leaves duplicates.
+        resumed run never leaves duplicates. The run holds the library's writer lock (waiting
+        for another process that writes it) until it commits or aborts.
 
         Args:
             video_id: the video.
@@ -300,12 +426,18 @@ class Store:
         """
         if not analyzer:
             raise StoreError("begin() needs an analyzer name, e.g. 'speech'")
-        if _fragments(self._runs) > _MAX_FRAGMENTS:
-            self._runs.optimize(cleanup_older_than=_KEEP_VERSIONS)
-        self._cleanup(video_id, analyzer)
-        return Run(
-            self, video_id, analyzer, str(version), uuid.uuid4().hex, batch_rows=batch_rows
-        )
+        run_id = uuid.uuid4().hex
+        self._hold()  # given back when the run commits or aborts
+        try:
+            if _fragments(self._runs) > _MAX_FRAGMENTS:
+                self._optimize(self._runs)
+            self._cleanup(video_id, analyzer)
+        except BaseException:
+            self._unhold()
+            raise
+        with self._holds_lock:
+            self._run_holds.add(run_id)
+        return Run(self, video_id, analyzer, str(version), run_id, batch_rows=batch_rows)
 
     def is_complete(self, video_id: str, analyzer: str, version: str | int) -> bool:
         """True when a committed run of exactly this analyzer version exists for the video,
@@ -322,15 +454,40 @@ class Store:
 
     def cleanup(self) -> int:
         """Delete rows that readers would never see: rows of runs that never committed
-        (interrupted indexing) and of runs replaced by a newer one.
+        (indexing killed before a commit), of runs replaced by a newer one and their run
+        records (killed between a commit and its cleanup), thumbnails of videos no longer in
+        the library, and second copies of a thumbnail or a video (written side by side by
+        two processes of a vidseek without the writer lock).
 
-        Do not call it while another process is indexing into this library: its open runs
-        have not committed yet and would lose their rows.
+        Indexing calls it first, under the writer lock, so a run still open in another
+        process never loses its rows. Writes nothing when there is nothing to delete.
 
         Returns:
             Rows deleted, over all tables.
         """
-        return self._cleanup(None, None)
+        with self.writing():
+            seen = self._seen()
+            keep = {r.run_id for r in seen.ordered}
+            deleted = 0
+            for table in [*self._run_tables(), self._runs]:
+                found = pc.unique(self._scan(table, None, ["run_id"])["run_id"]).to_pylist()
+                stale = sorted(set(found) - keep)
+                if stale:
+                    deleted += self._delete(table, _sql.in_("run_id", stale))
+            videos = set(self._videos_by_id())
+            thumbs = self._scan(self._thumbs, None, ["video_id", "time", "width", "height"],
+                                row_ids=True)
+            orphans = sorted(set(thumbs["video_id"].to_pylist()) - videos)
+            if orphans:
+                deleted += self._delete(self._thumbs, _sql.in_("video_id", orphans))
+                thumbs = thumbs.filter(pc.is_in(thumbs["video_id"], value_set=pa.array(
+                    sorted(videos), type=pa.string())))
+            deleted += self._delete_copies(self._thumbs, thumbs, ["video_id", "time", "width",
+                                                                  "height"])
+            rows = self._scan(self._videos, None, ["video_id", "added_at"], row_ids=True)
+            deleted += self._delete_copies(self._videos, rows.sort_by("added_at"),
+                                           ["video_id"])
+        return deleted
 
     # ---- observations -----------------------------------------------------------------------
 
@@ -354,20 +511,28 @@ class Store:
         return [row_to_observation(row) for row in table.to_pylist()]
 
     def put_thumbnails(self, video_id: str, thumbnails: Iterable[Thumbnail]) -> int:
-        """Replace a video's thumbnails. Returns how many were stored."""
+        """Replace a video's thumbnails, in one atomic write: the same thumbnails written
+        twice are stored once (one row per video, time and size). Returns how many were
+        stored."""
         rows = [{"video_id": video_id, "time": t.time, "format": t.format, "width": t.width,
                  "height": t.height, "data": t.data} for t in thumbnails]
-        self._delete(self._thumbs, _sql.eq("video_id", video_id))
-        if rows:
-            self._thumbs.add(pa.Table.from_pylist(rows, schema=THUMBNAILS))
+        rows = list({(r["time"], r["width"], r["height"]): r for r in rows}.values())
+        with self.writing():
+            (self._thumbs.merge_insert(["video_id", "time", "width", "height"])
+             .when_matched_update_all()
+             .when_not_matched_insert_all()
+             .when_not_matched_by_source_delete(_sql.eq("video_id", video_id))
+             .execute(pa.Table.from_pylist(rows, schema=THUMBNAILS)))
         return len(rows)
 
     def thumbnails(self, video_id: str) -> list[Thumbnail]:
-        """A video's thumbnails in time order (``requested`` is the frame's time)."""
+        """A video's thumbnails in time order (``requested`` is the frame's time), one per
+        time and size."""
         self._thumbs.checkout_latest()
         rows = self._scan(self._thumbs, _sql.eq("video_id", video_id)).to_pylist()
+        once = {(r["time"], r["width"], r["height"]): r for r in reversed(rows)}
         return [Thumbnail(r["time"], r["time"], r["data"], r["format"], r["width"], r["height"])
-                for r in sorted(rows, key=lambda r: r["time"])]
+                for r in sorted(once.values(), key=lambda r: (r["time"], r["width"]))]
 
     def build_indexes(self, *, vector_index_rows: int = VECTOR_INDEX_ROWS) -> list[str]:
         """(Re)build the search indexes on observations; returns the columns indexed.
@@ -384,35 +549,31 @@ class Store:
 
         LanceDB also searches rows added after an index was built (without the index's speed),
         so a stale index is never wrong, only slower; indexing rebuilds them after each batch.
-        The tables are compacted first (see :meth:`compact`).
+        A missing one is another matter (the full-text search fails without its index):
+        :meth:`ensure_indexes` rebuilds those. The tables are compacted first (see
+        :meth:`compact`).
         """
-        from lancedb.index import FTS, Bitmap, BTree, IvfPq
+        with self.writing():
+            self.compact()
+            return self._build(self._wanted(vector_index_rows))
 
-        self.compact()
-        built = []
-        rows = self._obs.count_rows()
-        if rows > 0:
-            self._obs.create_index("text", config=FTS(), replace=True)
-            built.append("text")
-        if rows >= FILTER_INDEX_ROWS:
-            for column, config in (("kind", Bitmap()), ("video_id", BTree())):
-                self._obs.create_index(column, config=config, replace=True)
-                built.append(column)
-        tables = [("vector", self._obs, self.vector_dim)] + [
-            (space, table, schema.field("vector").type.list_size)
-            for space, (table, schema) in self._spaces.items()
-        ]
-        for name, table, dim in tables:
-            vectors = table.count_rows("vector IS NOT NULL")
-            if vectors >= max(vector_index_rows, 256):
-                partitions = max(1, int(vectors**0.5) // 4)
-                table.create_index(
-                    "vector", replace=True,
-                    config=IvfPq(distance_type="cosine", num_partitions=partitions,
-                                 num_sub_vectors=_sub_vectors(dim)),
-                )
-                built.append(name)
-        return built
+    def missing_indexes(self) -> list[str]:
+        """The search indexes that :meth:`build_indexes` would have made but that are not
+        there, or whose files are gone (a build killed before it finished, files deleted):
+        ``text``, ``kind``, ``video_id``, ``vector`` or a vector space's name."""
+        return [name for name, table, column, _ in self._wanted(VECTOR_INDEX_ROWS)
+                if not self._has_index(table, column)]
+
+    def ensure_indexes(self) -> list[str]:
+        """Build the search indexes that are missing (see :meth:`missing_indexes`); indexing
+        calls it after a batch that indexed nothing, and a search that finds an index
+        missing. Returns the ones built."""
+        with self.writing():
+            missing = set(self.missing_indexes())
+            if missing:
+                log.warning("%s: rebuilding the missing search indexes %s", self.path,
+                            ", ".join(sorted(missing)))
+            return self._build([w for w in self._wanted(VECTOR_INDEX_ROWS) if w[0] in missing])
 
     def compact(self) -> None:
         """Merge the small files that indexing leaves (one or more per write) into large ones,
@@ -422,12 +583,14 @@ class Store:
         A search over thousands of small files costs ten times more than over the same rows
         in one file (measured on 100 one-hour videos: see ``benchmarks/search.py``), and old
         versions cost disk and a slower lookup of the latest one. :meth:`build_indexes`
-        calls it. Like :meth:`cleanup`, do not call it while another process is indexing
-        into this library.
+        calls it. It holds the writer lock; a table whose compaction keeps meeting commits of
+        a writer that does not take it (an older vidseek) is left as it is, with a warning:
+        compaction only saves time and space, and is never worth a batch.
         """
-        for table in [self._runs, self._videos, self._thumbs, *self._run_tables()]:
-            table.optimize(cleanup_older_than=_KEEP_VERSIONS)
-        self.snapshot()
+        with self.writing():
+            for table in [self._runs, self._videos, self._thumbs, *self._run_tables()]:
+                self._optimize(table)
+            self.snapshot()
 
     def indexes(self) -> dict[str, str]:
         """The search indexes on observations, as column -> index type."""
@@ -444,9 +607,14 @@ class Store:
         """Observations whose text matches ``query`` (BM25), best first, with their scores.
 
         Only rows of committed runs are searched. Words are stemmed and stop words dropped.
+        When the full-text index is missing (a build that was killed), it is rebuilt first.
+
+        Raises:
+            StoreError: the index is missing and cannot be rebuilt now (another process is
+                writing the library, or the folder is read-only); the message says what to do.
         """
-        rows = self._search_visible(
-            self._obs, lambda t: t.search(query, query_type="fts"), video_id, kinds, limit)
+        rows = self._searching(lambda: self._search_visible(
+            self._obs, lambda t: t.search(query, query_type="fts"), video_id, kinds, limit))
         return [(row_to_observation(row), float(row["_score"])) for row in rows]
 
     def nearest(
@@ -478,9 +646,9 @@ class Store:
         else:
             return []
         query = list(map(float, vector))
-        rows = self._search_visible(
+        rows = self._searching(lambda: self._search_visible(
             table, lambda t: t.search(query, vector_column_name="vector").distance_type("cosine"),
-            video_id, kinds, limit)
+            video_id, kinds, limit))
         return [(self._space_row(row, space), 1.0 - float(row["_distance"])) for row in rows]
 
     def space_observations(self, space: str, video_id: str | None = None) -> list[Observation]:
@@ -539,6 +707,111 @@ class Store:
 
     # ---- internals --------------------------------------------------------------------------
 
+    def _wanted(self, vector_index_rows: int) -> list[tuple[str, Any, str, Any]]:
+        """The search indexes the tables' sizes call for: ``(name, table, column, config)``."""
+        from lancedb.index import FTS, Bitmap, BTree, IvfPq
+
+        wanted: list[tuple[str, Any, str, Any]] = []
+        rows = self._obs.count_rows()
+        if rows > 0:
+            wanted.append(("text", self._obs, "text", FTS()))
+        if rows >= FILTER_INDEX_ROWS:
+            wanted += [("kind", self._obs, "kind", Bitmap()),
+                       ("video_id", self._obs, "video_id", BTree())]
+        tables = [("vector", self._obs, self.vector_dim)] + [
+            (space, table, schema.field("vector").type.list_size)
+            for space, (table, schema) in self._spaces.items()
+        ]
+        least = max(vector_index_rows, 256)
+        for name, table, dim in tables:
+            if table.count_rows() < least:  # cheap: no vector count below this
+                continue
+            vectors = table.count_rows("vector IS NOT NULL")
+            if vectors >= least:
+                partitions = max(1, int(vectors**0.5) // 4)
+                wanted.append((name, table, "vector", IvfPq(
+                    distance_type="cosine", num_partitions=partitions,
+                    num_sub_vectors=_sub_vectors(dim))))
+        return wanted
+
+    def _build(self, wanted: list[tuple[str, Any, str, Any]]) -> list[str]:
+        for name, table, column, config in wanted:
+            self._retrying(f"building the {name} index", table,
+                           partial(table.create_index, column, config=config, replace=True))
+        return [name for name, *_ in wanted]
+
+    def _has_index(self, table: Any, column: str) -> bool:
+        """An index on ``column`` is listed and its files are there."""
+        table.checkout_latest()
+        for index in table.list_indices():
+            if list(index.columns) == [column]:
+                folder = self.path / f"{table.name}.lance" / "_indices" / str(index.index_uuid)
+                return folder.is_dir()
+        return False
+
+    def _optimize(self, table: Any) -> None:
+        """Compact a table; skipped with a warning when it keeps meeting other commits."""
+        done = self._retrying(f"compacting {table.name}", table,
+                              partial(table.optimize, cleanup_older_than=_KEEP_VERSIONS),
+                              give_up=True)
+        if not done:
+            log.warning("%s: %s was not compacted (another process kept writing it); the "
+                        "next index compacts it", self.path, table.name)
+
+    def _retrying(self, what: str, table: Any, write: Callable[[], Any], *,
+                  give_up: bool = False) -> bool:
+        """Run a write that LanceDB may refuse with a commit conflict (another writer's
+        commit came first), on the latest version each time. Returns True once it is done;
+        after the last try False when ``give_up``, else the conflict is raised."""
+        for attempt in range(_CONFLICT_TRIES):
+            try:
+                write()
+                return True
+            except (RuntimeError, OSError) as exc:
+                if not _CONFLICT.search(str(exc)):
+                    raise
+                last = exc
+                log.info("%s: %s met another commit (%s); trying again", self.path, what, exc)
+                table.checkout_latest()
+                time.sleep(0.05 * (attempt + 1))
+        if give_up:
+            return False
+        raise StoreError(f"{what} in {self.path} kept meeting commits of another process "
+                         f"({last}): run it again once no other vidseek writes this library"
+                         ) from last
+
+    def _searching(self, search: Callable[[], list]) -> list:
+        """Run a search; when it fails for a missing search index (a build that was killed,
+        deleted files), rebuild the missing indexes and search again. Never silently runs
+        without them: when the index cannot be rebuilt now, raises :class:`StoreError`."""
+        try:
+            return search()
+        except (ValueError, RuntimeError, OSError) as exc:
+            if not _NO_INDEX.search(str(exc)):
+                raise
+            failure = exc
+        read_only = StoreError(
+            f"the search index of library {self.path} is missing ({failure}) and cannot be "
+            "rebuilt by this user: run `vidseek index` on one of its videos with write access "
+            "to the folder")
+        if not os.access(self.path, os.W_OK):
+            raise read_only from failure
+        try:
+            with self.writing(wait=0):  # a reader never waits; the writer rebuilds it anyway
+                built = self.ensure_indexes()
+        except StoreError as exc:
+            pid = writer_lock.holder(self.path)
+            raise StoreError(
+                f"the search index of library {self.path} is missing, and another vidseek "
+                f"process (pid {pid}) is writing the library: it builds the index when its "
+                "batch ends; search again then") from exc
+        except OSError as exc:
+            raise read_only from exc
+        if not built:
+            raise StoreError(f"searching library {self.path} failed ({failure}), though its "
+                             "search indexes are all there") from failure
+        return search()
+
     def _open_spaces(self, meta: dict) -> None:
         for space, entry in meta.get("spaces", {}).items():
             schema = space_schema(int(entry["dim"]))
@@ -589,13 +862,29 @@ class Store:
                 "VIDSEEK_HOME)"
             ) from e
 
-    def _scan(self, table: Any, where: str | None, columns: list[str] | None = None) -> pa.Table:
+    def _scan(self, table: Any, where: str | None, columns: list[str] | None = None, *,
+              row_ids: bool = False) -> pa.Table:
         query = table.search()
+        if row_ids:
+            query = query.with_row_id(True)
         if where:
             query = query.where(where)
         if columns:
             query = query.select(columns)
         return query.limit(None).to_arrow()
+
+    def _delete_copies(self, table: Any, rows: pa.Table, key: list[str]) -> int:
+        """Delete all but the first of the rows (read with ``_rowid``) that share ``key``."""
+        first: set[tuple] = set()
+        copies = []
+        for row in rows.to_pylist():
+            k = tuple(row[c] for c in key)
+            if k in first:
+                copies.append(row["_rowid"])
+            first.add(k)
+        if copies:
+            table.delete(f"_rowid IN ({', '.join(map(str, copies))})")
+        return len(copies)
 
     def _delete(self, table: Any, where: str | None) -> int:
         """Delete matching rows; skip the write (and a new table version) when none match."""

@@ -10,7 +10,7 @@ check that a decoded frame's reported time is the time it shows.
 """
 
 from vidseek.synth.build import build
-from vidseek.synth.containers import CONTAINERS
+from vidseek.synth.containers import CONTAINERS, container_for
 from vidseek.synth.photos import PHOTOS
 from vidseek.synth.randomize import random_script
 from vidseek.synth.script import PictureSpec, Script, ShotSpec, SpeechSpec, TextSpec
@@ -41,6 +41,7 @@ __all__ = [
     "TextSpec",
     "TextTruth",
     "build",
+    "container_for",
     "load_truth",
     "random_script",
     "read_timecode",

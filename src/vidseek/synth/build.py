@@ -146,7 +146,8 @@ def build(script: Script, out: str | Path, *,
 
     The container follows the suffix (see `vidseek.synth.containers`): ``.mp4``/``.m4v``/
     ``.mov``, ``.mkv`` or ``.ts``. Memory stays flat whatever the duration. Both files are
-    written under temporary names and renamed when complete.
+    written under temporary names and renamed when complete; the folder of `out` is made
+    when it does not exist.
 
     Args:
         script: what to build.
@@ -159,11 +160,14 @@ def build(script: Script, out: str | Path, *,
     Raises:
         ValueError: the container cannot carry the script (rotation in ``.ts``), espeak-ng
             failed, or spoken sentences overlap or run past the end.
+        OSError: the folder of `out` cannot be made or written (a file of that name, no
+            permission).
     """
     out = Path(out)
     profile = container_for(out)
     if script.rotation and not profile.rotation:
         raise ValueError(f"{out}: {out.suffix} cannot carry rotation metadata; use .mp4 or .mkv")
+    out.parent.mkdir(parents=True, exist_ok=True)
     clock = Clock(script.fps, script.duration, vfr=script.vfr, seed=script.seed,
                   time_base_den=profile.time_base_den)
     partial = out.with_name(f".{out.name}.partial")
