@@ -466,3 +466,19 @@ def test_a_language_model_titles_chapters(tmp_path):
              obs(11, 19, "Now we bake bread: flour, water, salt and yeast.")]
     titles = chapter_titles([shot(0, 10), shot(10, 20)], found, titler=counted)
     assert len(calls) == 2 and set(titles) == {0, 10}
+
+
+def test_subtitles_can_name_the_sounds_heard():
+    found = [obs(1, 3, "Thank you all for coming."),
+             obs(3.5, 6, "Applause", kind="sound"), obs(3.5, 5, "Clapping", kind="sound"),
+             obs(8, 12, "Music", kind="sound"), obs(9, 11, "Musical instrument", kind="sound"),
+             obs(9, 11, "Guitar", kind="sound"), obs(10, 11, "Strum", kind="sound"),
+             obs(12.5, 14, "  ", kind="sound")]
+    assert to_srt(found) == to_srt(found[:1])  # only when asked
+    cues = parse_webvtt(to_webvtt(found, sounds=True))
+    assert [(c[0], c[1], c[2]) for c in cues] == [
+        (1000, 3000, ["Thank you all for coming."]),
+        (3500, 6000, ["[Clapping, Applause]"]),  # by start, then end
+        (8000, 12000, ["[Music, Musical instrument, Guitar]"]),  # the first three heard
+    ]
+    assert "2\n00:00:03,500 --> 00:00:06,000\n[Clapping, Applause]\n" in to_srt(found, sounds=True)

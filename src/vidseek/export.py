@@ -137,6 +137,39 @@ def _speech_cues(observations: Iterable[Observation]) -> list[tuple[int, int, li
     return cues
 
 
+SOUND_LABELS = 3
+"""A sound cue names at most this many of the events heard together."""
+
+
+def _sound_cues(observations: Iterable[Observation]) -> list[tuple[int, int, list[str]]]:
+    """``(start_ms, end_ms, ["[Applause]"])`` cues from the ``sound`` observations, as
+    subtitles for the deaf and hard of hearing write them: events that overlap make one cue
+    (AudioSet labels come in layers: "Music", "Musical instrument", "Ukulele"), naming the
+    first few labels heard."""
+    cues: list[tuple[int, int, list[str]]] = []
+    for observation in _sorted_of_kind(observations, "sound"):
+        label = " ".join(observation.text.split())
+        if not label:
+            continue
+        start, end = _span_ms(observation)
+        if cues and start < cues[-1][1]:
+            _, last_end, labels = cues[-1]
+            cues[-1] = (cues[-1][0], max(last_end, end),
+                        labels if label in labels else [*labels, label])
+        else:
+            cues.append((start, end, [label]))
+    return [(start, end, [f"[{', '.join(labels[:SOUND_LABELS])}]"])
+            for start, end, labels in cues]
+
+
+def _cues(observations: Iterable[Observation], sounds: bool) -> list[tuple[int, int, list[str]]]:
+    observations = list(observations)
+    cues = _speech_cues(observations)
+    if sounds:
+        cues = sorted(cues + _sound_cues(observations), key=lambda cue: cue[:2])
+    return cues
+
+
 def _escape_webvtt(text: str) -> str:
     """Escape ``&``, ``<`` and ``>`` as WebVTT cue text requires (which also keeps ``-->``
     out of it)."""
@@ -146,8 +179,9 @@ def _escape_webvtt(text: str) -> str:
 # -- subtitles -----------------------------------------------------------------------------
 
 
-def to_srt(observations: Iterable[Observation]) -> str:
-    """SubRip (``.srt``) subtitles from the ``speech`` observations; other kinds are ignored.
+def to_srt(observations: Iterable[Observation], *, sounds: bool = False) -> str:
+    """SubRip (``.srt``) subtitles from the ``speech`` observations (and, with ``sounds``,
+    cues such as ``[Applause]`` from the ``sound`` ones); other kinds are ignored.
 
     Cues are numbered from 1 in order of start time, with ``HH:MM:SS,mmm`` times, at most
     two lines of about 42 characters each (longer text is split into several cues that
@@ -156,13 +190,14 @@ def to_srt(observations: Iterable[Observation]) -> str:
     """
     blocks = [
         f"{number}\n{_format_ms(start, ',')} --> {_format_ms(end, ',')}\n" + "\n".join(lines)
-        for number, (start, end, lines) in enumerate(_speech_cues(observations), start=1)
+        for number, (start, end, lines) in enumerate(_cues(observations, sounds), start=1)
     ]
     return "".join(block + "\n\n" for block in blocks).removesuffix("\n")
 
 
-def to_webvtt(observations: Iterable[Observation]) -> str:
-    """WebVTT (``.vtt``) subtitles from the ``speech`` observations; other kinds are ignored.
+def to_webvtt(observations: Iterable[Observation], *, sounds: bool = False) -> str:
+    """WebVTT (``.vtt``) subtitles from the ``speech`` observations (and, with ``sounds``,
+    the sound cues of :func:`to_srt`); other kinds are ignored.
 
     The same cues as :func:`to_srt`, after a ``WEBVTT`` header, with ``HH:MM:SS.mmm``
     times, no cue numbers, and ``&``, ``<``, ``>`` escaped as character references.
@@ -171,7 +206,7 @@ def to_webvtt(observations: Iterable[Observation]) -> str:
     blocks = [
         f"{_format_ms(start, '.')} --> {_format_ms(end, '.')}\n"
         + "\n".join(_escape_webvtt(line) for line in lines)
-        for start, end, lines in _speech_cues(observations)
+        for start, end, lines in _cues(observations, sounds)
     ]
     return "WEBVTT\n" + "".join("\n" + block + "\n" for block in blocks)
 

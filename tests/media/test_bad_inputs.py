@@ -5,7 +5,6 @@ indexed or fails alone with a reason a person can read."""
 from __future__ import annotations
 
 import time
-import wave
 from pathlib import Path
 
 import av
@@ -26,15 +25,6 @@ def _tiny_video(path: Path, *, frames: int = 48, fps: int = 24, faststart: bool 
             image = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
             out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
         out.mux(stream.encode(None))
-    return path
-
-
-def _wav(path: Path, seconds: float = 1.0) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes((np.sin(np.arange(int(16000 * seconds)) / 5) * 8000).astype("<i2").tobytes())
     return path
 
 
@@ -82,7 +72,7 @@ def test_random_bytes(tmp_path):
 
 
 def test_audio_only(tmp_path):
-    path = _wav(tmp_path / "speech.wav")
+    path = bad_media.wav(tmp_path / "speech.wav")
     _expect_media_error(path, "no video stream (audio only)")
     # ...but its audio is still readable.
     chunks = list(read_audio(path))

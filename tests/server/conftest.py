@@ -29,6 +29,16 @@ def spoken_video(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def small_video(tmp_path_factory):
+    """Four seconds, two shots, no audio: something to upload."""
+    path = tmp_path_factory.mktemp("upload-media") / "clip.mp4"
+    build(Script(width=160, height=96, fps=10, audio=False,
+                 shots=[ShotSpec(duration=2, content="color"),
+                        ShotSpec(duration=2, content="shapes")]), path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def served(spoken_video, tmp_path_factory):
     """(server, library, job events): the video was indexed by a job posted to the API."""
     from vidseek.server import create_app

@@ -18,26 +18,16 @@ from vidseek.library import MAX_OPTION_CHARS, MAX_OPTIONS, MAX_QUESTION_CHARS, L
 from vidseek.search.searcher import MAX_QUERY_CHARS
 from vidseek.server import create_app
 from vidseek.server.indexing import MAX_NAME_CHARS
-from vidseek.synth import Script, ShotSpec, build
 
 VIDEO = {"content-type": "video/mp4"}
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("hardening-media") / "clip.mp4"
-    build(Script(width=160, height=96, fps=10, audio=False,
-                 shots=[ShotSpec(duration=2, content="color"),
-                        ShotSpec(duration=2, content="shapes")]), path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def hosted(clip, tmp_path_factory):
-    """(server, library, video id): a library that indexed the clip (shots only), served with
+def hosted(small_video, tmp_path_factory):
+    """(server, library, video id): a library that indexed the small video (shots only), served with
     one search and one answer at a time."""
     library = Library(tmp_path_factory.mktemp("hardening-library"), analyzers=["shots"])
-    [result] = library.index([clip]).results
+    [result] = library.index([small_video]).results
     assert result.status == "indexed", result.errors
     server = LiveServer(create_app(library, upload_limit=400_000, max_searches=1, max_asks=1))
     yield server, library, result.video_id
@@ -53,7 +43,7 @@ def _uploads(library) -> list[str]:
 # -- pages of other sites ------------------------------------------------------------------
 
 
-def test_pages_of_other_sites_may_only_read(hosted, clip):
+def test_pages_of_other_sites_may_only_read(hosted, small_video):
     server, library, video_id = hosted
     foreign = [
         {"Origin": "null"},  # a sandboxed frame, a file:// page
@@ -63,14 +53,14 @@ def test_pages_of_other_sites_may_only_read(hosted, clip):
         {"Sec-Fetch-Site": "same-site"},
         {"Origin": server.url, "Sec-Fetch-Site": "cross-site"},
     ]
-    data = clip.read_bytes()
+    data = small_video.read_bytes()
     with server.client() as client:
         jobs_before = client.get("/api/jobs").json()
         for headers in foreign:
             replies = [
                 client.post("/api/uploads", params={"filename": "x.mp4"}, content=data,
                             headers={**VIDEO, **headers}),
-                client.post("/api/jobs", json={"paths": [str(clip)]}, headers=headers),
+                client.post("/api/jobs", json={"paths": [str(small_video)]}, headers=headers),
                 client.post("/api/ask", json={"video": video_id, "question": "what?"},
                             headers=headers),
                 client.post("/api/ask/stream", json={"video": video_id, "question": "what?"},
@@ -94,9 +84,9 @@ def test_pages_of_other_sites_may_only_read(hosted, clip):
 # -- uploads ---------------------------------------------------------------------------------
 
 
-def test_uploads_are_accepted_only_as_video(hosted, clip):
+def test_uploads_are_accepted_only_as_video(hosted, small_video):
     server, library, _ = hosted
-    data = clip.read_bytes()
+    data = small_video.read_bytes()
     with server.client() as client:
         for kind in ("text/plain", "application/x-www-form-urlencoded",
                      "multipart/form-data; boundary=x", "application/json", None):
@@ -120,9 +110,9 @@ def test_uploads_are_accepted_only_as_video(hosted, clip):
                                                         "typed-3.mp4"]
 
 
-def test_uploads_of_one_name_at_once_never_overwrite(hosted, clip):
+def test_uploads_of_one_name_at_once_never_overwrite(hosted, small_video):
     server, library, _ = hosted
-    data = clip.read_bytes()
+    data = small_video.read_bytes()
     first_started, go_on = threading.Event(), threading.Event()
 
     def held_back():  # the first upload stays half-sent while the second one completes
@@ -155,9 +145,9 @@ def test_uploads_of_one_name_at_once_never_overwrite(hosted, clip):
             follow_job(client, reply.json()["job"]["id"])
 
 
-def test_long_upload_names_are_shortened(hosted, clip):
+def test_long_upload_names_are_shortened(hosted, small_video):
     server, library, _ = hosted
-    data = clip.read_bytes()
+    data = small_video.read_bytes()
     saved = []
     with server.client() as client:
         for length in (250, 280, 300, 300, 2000):
@@ -177,7 +167,7 @@ def test_long_upload_names_are_shortened(hosted, clip):
         assert len(path.name) <= MAX_NAME_CHARS + len("-99")
 
 
-def test_uploads_that_cannot_be_indexed_are_deleted(hosted, clip):
+def test_uploads_that_cannot_be_indexed_are_deleted(hosted, small_video):
     server, library, _ = hosted
     with server.client() as client:
         broken = client.post("/api/uploads", params={"filename": "broken.mp4"},
@@ -196,7 +186,7 @@ def test_uploads_that_cannot_be_indexed_are_deleted(hosted, clip):
         assert final["status"] == "failed" and final["removed"] == [] and kept.exists()
         # an upload that was indexed stays
         good = client.post("/api/uploads", params={"filename": "good.mp4"},
-                           content=clip.read_bytes(), headers=VIDEO).json()
+                           content=small_video.read_bytes(), headers=VIDEO).json()
         final = follow_job(client, good["job"]["id"])[-1]
         assert final["status"] == "done" and final["removed"] == []
         assert Path(good["path"]).exists()

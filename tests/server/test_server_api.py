@@ -18,7 +18,6 @@ from server_helpers import SENTENCES, LiveServer, follow_job
 
 from vidseek.library import Library
 from vidseek.server import BindError, check_bind, create_app
-from vidseek.synth import Script, ShotSpec, build
 
 QUERY = "green bicycle parked beside the station"
 VIDEO = {"content-type": "video/mp4"}  # an upload's type: anything else is a 415
@@ -267,15 +266,6 @@ def upload_server(tmp_path_factory):
     yield server, library
     server.stop()
     library.close()
-
-
-@pytest.fixture(scope="module")
-def small_video(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("upload-media") / "clip.mp4"
-    build(Script(width=160, height=96, fps=10, audio=False,
-                 shots=[ShotSpec(duration=2, content="color"),
-                        ShotSpec(duration=2, content="shapes")]), path)
-    return path
 
 
 def test_upload_indexes_the_file(upload_server, small_video):

@@ -162,6 +162,11 @@ def export(
         "--fail-empty", help="Exit with code 1 when there is nothing to export (no speech, "
                              "or no shots) instead of writing an empty file with a warning.")
     ] = False,
+    sounds: Annotated[bool, typer.Option(
+        "--sounds", help="Subtitles (srt, vtt) also name the sounds heard, as [Applause] or "
+                         "[Music, Ukulele] (needs the sounds analyzer: `vidseek models install "
+                         "sounds`).")
+    ] = False,
     titles: Annotated[str, typer.Option(
         "--titles", help="How chapters are titled: 'words' (the first words said or shown "
                          "in each) or a language model that reads them and writes a title: "
@@ -184,7 +189,7 @@ def export(
     found = [Observation.model_validate(o) for o in _observation_rows(root, row["id"])]
     if export_format in ("srt", "vtt"):
         write = exporters.to_srt if export_format == "srt" else exporters.to_webvtt
-        text = write(found)
+        text = write(found, sounds=sounds)
     else:
         write = (exporters.to_chapters_webvtt if export_format == "chapters"
                  else exporters.to_ffmetadata_chapters)
@@ -195,7 +200,9 @@ def export(
 
             titler = exporters.llm_titler(resolve("chat", titles))
         text = write(shots, titles=exporters.chapter_titles(shots, found, titler=titler))
-    empty = not any(o.kind == kind and (kind == "shot" or o.text.strip()) for o in found)
+    heard = {"sound"} if sounds and what == "subtitles" else set()
+    empty = not any(o.kind in {kind, *heard} and (o.kind == "shot" or o.text.strip())
+                    for o in found)
     if empty:
         name = Path(row["paths"][-1]).name
         message = f"{name} has no {what} to export: the index holds no {kind} for it"

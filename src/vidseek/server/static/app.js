@@ -12,6 +12,7 @@ const state = {
   active: -1,          // index of the result last opened
   query: "",
   transcript: [],      // speech observations of the current video
+  sounds: [],          // sound events of the current video (applause, a dog barking...)
   evidence: [],        // the last answer's moments (current video)
 };
 
@@ -138,6 +139,7 @@ async function loadVideo(id) {
   const ready = waitFor(player, "loadedmetadata");
   player.src = video.media_url;
   loadTranscript(id);
+  loadSounds(id);
   drawTimeline();
   await ready;
 }
@@ -203,6 +205,9 @@ function drawTimeline() {
   drawMarks($("#lane-evidence"), state.evidence, (span) => openAt(id, span.start));
   drawMarks($("#lane-speech"), state.transcript.map((o) => ({
     start: o.start, end: o.end, title: o.text })), (span) => openAt(id, span.start, false));
+  drawMarks($("#lane-sound"), state.sounds.map((o) => ({
+    start: o.start, end: o.end, title: `${o.text} · ${clock(o.start)} – ${clock(o.end)}` })),
+  (span) => openAt(id, span.start, false));
   movePlayhead();
 }
 
@@ -220,6 +225,18 @@ function timelineTime(event) {
 }
 
 // ---------------------------------------------------------------- transcript
+
+async function loadSounds(id) {
+  state.sounds = [];
+  try {
+    const found = await api(`/api/videos/${id}/observations?kind=sound`);
+    if (!state.current || state.current.id !== id) return;
+    state.sounds = found;
+  } catch (error) {
+    return;  // no lane is no loss: the transcript says what went wrong with the video
+  }
+  drawTimeline();
+}
 
 async function loadTranscript(id) {
   const list = $("#transcript");
