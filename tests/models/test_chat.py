@@ -89,6 +89,10 @@ def test_images_are_scaled_down_never_up_and_checked():
     tall = _decode(jpeg_data_url(_picture(360, 640), max_side=256))
     assert tall.size == (144, 256)
     assert len(jpeg_data_url(_picture(), quality=30)) < len(jpeg_data_url(_picture(), quality=95))
+    # pictures servers would refuse (sides under 28 px, long thin strips) are letterboxed
+    assert _decode(jpeg_data_url(_picture(2, 512))).size == (128, 512)
+    assert _decode(jpeg_data_url(_picture(2000, 2), max_side=768)).size == (768, 192)
+    assert _decode(jpeg_data_url(_picture(20, 20))).size == (28, 28)
     with pytest.raises(ValueError, match="RGB"):
         jpeg_data_url(np.zeros((10, 10), np.uint8))
     with pytest.raises(ValueError, match="RGB"):

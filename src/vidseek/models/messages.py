@@ -73,9 +73,30 @@ def jpeg_data_url(image: np.ndarray, *, max_side: int = DEFAULT_IMAGE_SIDE,
         scale = max_side / max(height, width)
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         picture = picture.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    picture = _letterboxed(picture, min(_LEAST_SIDE, max_side))
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=quality)
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+_LEAST_SIDE = 28  # vision-language servers refuse smaller sides (Qwen2-VL: 28 px)
+_MOST_ASPECT = 4.0
+
+
+def _letterboxed(picture: Any, least: int) -> Any:
+    """The picture centred on black, as little as makes its short side at least ``least``
+    pixels and at least a quarter of its long side (a 2 x 512 strip becomes 128 x 512):
+    servers refuse thinner pictures (Qwen2-VL: sides under 28 px, aspect ratios over 200)."""
+    from PIL import Image
+
+    width, height = picture.size
+    wide = max(width, least, math.ceil(height / _MOST_ASPECT))
+    high = max(height, least, math.ceil(width / _MOST_ASPECT))
+    if (wide, high) == (width, height):
+        return picture
+    canvas = Image.new("RGB", (wide, high))
+    canvas.paste(picture, ((wide - width) // 2, (high - height) // 2))
+    return canvas
 
 
 def image_part(image: np.ndarray, *, max_side: int = DEFAULT_IMAGE_SIDE,
