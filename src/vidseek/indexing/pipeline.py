@@ -34,7 +34,6 @@ from vidseek.indexing.results import IndexReport, IndexResult
 from vidseek.indexing.stitch import stitch_audio, stitch_frames
 from vidseek.media import probe
 from vidseek.store import Store, video_id
-from vidseek.store.lock import WRITE_WAIT
 from vidseek.types import Observation
 
 __all__ = ["Progress", "ResultCallback", "index"]
@@ -53,7 +52,6 @@ log = logging.getLogger("vidseek.indexing")
 def index(paths: Iterable[str | Path], *, store: Store, lock: threading.Lock,
           models: LoadedModels, analyzers: list[str], executor: Executor,
           progress: Progress | None = None, on_result: ResultCallback | None = None,
-          wait: float | None = WRITE_WAIT, on_wait: Callable[[str], None] | None = None,
           ) -> IndexReport:
     """Index files, folders and globs with ``analyzers`` into ``store``.
 
@@ -66,21 +64,19 @@ def index(paths: Iterable[str | Path], *, store: Store, lock: threading.Lock,
         executor: where the jobs run (`vidseek.indexing.executors`); closed at the end.
         progress: called on this thread with a video and the fraction of it done.
         on_result: called on this thread with each file's result when it is done.
-        wait: seconds to wait for another process writing the library (None: as long as it
-            takes).
-        on_wait: told once, in words, that this call waits for another process (default: a
-            warning on the ``vidseek.store`` logger).
 
     Returns:
         One result per file: ``indexed``, ``unchanged`` (every analyzer already has a
         committed run of its version) or ``failed`` (with the reason).
 
     Raises:
-        StoreError: another process still wrote the library after ``wait`` seconds.
+        StoreError: another process still wrote the library after
+            :data:`~vidseek.store.lock.WRITE_WAIT` seconds (`Library.index` takes the lock
+            first, with its own wait).
     """
     holding = False
     try:
-        with store.writing(wait=wait, on_wait=on_wait):
+        with store.writing():
             holding = True
             return _batch(paths, store, lock, models, analyzers, executor, progress, on_result)
     except BaseException:

@@ -63,8 +63,9 @@ class OpenAIChat:
     backoff (``backoff * 2**n`` seconds, or longer when the server sends ``Retry-After``);
     other 4xx replies are not. `timeout` bounds each attempt as a whole, from connecting to
     the last byte of the reply, so a server that trickles its reply a byte at a time is cut
-    off too; `chat` takes a ``timeout`` for the whole call (a time budget). One HTTP
-    connection is kept open between calls. Safe to call from several threads at once.
+    off too; `chat` takes a ``timeout`` for the whole call (a time budget). Each attempt
+    opens its own connection and closes it (so one cut off ends at once). Safe to call from
+    several threads at once.
 
     Args:
         base_url: the API root, e.g. ``http://localhost:11434/v1``.
