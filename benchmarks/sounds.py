@@ -6,9 +6,11 @@ the expected AudioSet labels were tagged, every label tagged (so false tags show
 whether a sound query finds the clip first among all of them (R@1, one library of every
 clip, indexed with the sounds analyzer only). Cost: the embedded index of the 10-minute
 lecture (benchmarks/index.py's) with and without sounds, alternating, in fresh processes,
-median of ``--repeats``; and the tagger alone in seconds per hour of audio.
+median of ``--repeats`` (wall seconds, and CPU seconds of all threads, which a busy machine
+moves less); and the tagger alone in seconds per hour of audio.
 
     python benchmarks/sounds.py [--repeats 3] [--out benchmarks/results/sounds.json]
+        [--cost-only] [--before /tmp/src-before/src]
 
 Needs `vidseek models install sounds`. Prints tables and writes JSON.
 """
@@ -17,11 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -95,51 +99,90 @@ def tagger_speed() -> float:
     return (time.perf_counter() - started) * 12
 
 
-def index_cost(repeats: int) -> dict:
+def index_cost(repeats: int, before: Path | None = None) -> dict:
+    """The lecture's index with and without sounds, in fresh processes, alternating (and
+    alternating with the source tree ``before``, when given, run through PYTHONPATH)."""
     sys.path.insert(0, str(HERE))
     from index import make, measure  # benchmarks/index.py: the lecture, a fresh process each
 
     path = make(Path(tempfile.gettempdir()), 10)
-    runs: dict[str, list[float]] = {"embedded": [], "embedded + sounds": []}
+    trees = {"": None, **({"before: ": before} if before else {})}
+    runs: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     for _ in range(repeats):
-        for name, analyzers in (("embedded", "shots,speech,text"),
-                                ("embedded + sounds", "shots,speech,text,sounds")):
-            with tempfile.TemporaryDirectory() as library:
-                result = measure("vidseek", path, Path(library), analyzers)
-            if result["errors"]:
-                raise RuntimeError(f"{name}: {result['errors']}")
-            runs[name].append(result["seconds"])
+        for label, tree in trees.items():
+            for name, analyzers in (("embedded", "shots,speech,text"),
+                                    ("embedded + sounds", "shots,speech,text,sounds")):
+                with tempfile.TemporaryDirectory() as library, _source(tree):
+                    result = measure("vidseek", path, Path(library), analyzers)
+                if result["errors"]:
+                    raise RuntimeError(f"{label}{name}: {result['errors']}")
+                runs.setdefault(label + name, []).append(result["seconds"])
+                cpu.setdefault(label + name, []).append(result["cpu_seconds"])
     medians = {name: statistics.median(times) for name, times in runs.items()}
-    return {"video": path.name, "runs": runs, "medians": medians,
-            "added": medians["embedded + sounds"] / medians["embedded"] - 1}
+    cpu_medians = {name: statistics.median(times) for name, times in cpu.items()}
+
+    def added(label: str, of: dict[str, float]) -> float:
+        return of[f"{label}embedded + sounds"] / of[f"{label}embedded"] - 1
+
+    return {"video": path.name, "runs": runs, "medians": medians, "added": added("", medians),
+            "cpu_runs": cpu, "cpu_medians": cpu_medians, "cpu_added": added("", cpu_medians),
+            **({"added_before": added("before: ", medians),
+                "cpu_added_before": added("before: ", cpu_medians)} if before else {})}
+
+
+@contextmanager
+def _source(tree: Path | None):
+    """Child processes import vidseek from `tree` (None: the installed one)."""
+    old = os.environ.get("PYTHONPATH")
+    if tree is not None:
+        os.environ["PYTHONPATH"] = str(tree)
+    try:
+        yield
+    finally:
+        if tree is not None:
+            if old is None:
+                del os.environ["PYTHONPATH"]
+            else:
+                os.environ["PYTHONPATH"] = old
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "sounds.json")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="also measure the index cost with this source tree (a copy of "
+                             "src/ from before a change), alternating with this one")
+    parser.add_argument("--cost-only", action="store_true",
+                        help="only the index cost (skip the clips and the tagger alone)")
     args = parser.parse_args()
     if not REAL.is_dir():
         sys.exit(f"real clips not found at {REAL} (../shared is absent)")
 
-    quality = tags_and_search()
-    print(f"{'clip':42s} {'expected':28s} tagged")
-    for row in quality["clips"]:
-        mark = "ok " if row["hit"] else "MISS"
-        print(f"{mark} {row['clip']:38s} {', '.join(row['expected']) or row['what']:28s} "
-              f"{', '.join(row['tagged'])}")
-    print(f"\n{'query':28s} {'expected first':32s} first (score)")
-    for q in quality["queries"]:
-        print(f"{'ok ' if q['hit'] else 'MISS'} {q['query']:24s} {q['clip']:32s} "
-              f"{q['first']} ({q['score']})")
-    print(f"\ntag recall {quality['tag_recall']:.2f} · quiet clips with no tag "
-          f"{quality['quiet_clean']:.2f} · search R@1 {quality['search_r1']:.2f}")
-    speed = tagger_speed()
-    print(f"tagger alone: {speed:.1f} s per hour of audio")
-    cost = index_cost(args.repeats)
-    print(f"embedded index of {cost['video']}: {cost['medians']['embedded']:.1f} s, with "
-          f"sounds {cost['medians']['embedded + sounds']:.1f} s (median of {args.repeats}): "
-          f"{cost['added']:+.1%}")
+    quality, speed = {}, None
+    if not args.cost_only:
+        quality = tags_and_search()
+        print(f"{'clip':42s} {'expected':28s} tagged")
+        for row in quality["clips"]:
+            mark = "ok " if row["hit"] else "MISS"
+            print(f"{mark} {row['clip']:38s} {', '.join(row['expected']) or row['what']:28s} "
+                  f"{', '.join(row['tagged'])}")
+        print(f"\n{'query':28s} {'expected first':32s} first (score)")
+        for q in quality["queries"]:
+            print(f"{'ok ' if q['hit'] else 'MISS'} {q['query']:24s} {q['clip']:32s} "
+                  f"{q['first']} ({q['score']})")
+        print(f"\ntag recall {quality['tag_recall']:.2f} · quiet clips with no tag "
+              f"{quality['quiet_clean']:.2f} · search R@1 {quality['search_r1']:.2f}")
+        speed = tagger_speed()
+        print(f"tagger alone: {speed:.1f} s per hour of audio")
+    cost = index_cost(args.repeats, args.before)
+    for label in ("", "before: ") if args.before else ("",):
+        print(f"{label}embedded index of {cost['video']}: "
+              f"{cost['medians'][label + 'embedded']:.1f} s, with sounds "
+              f"{cost['medians'][label + 'embedded + sounds']:.1f} s (median of "
+              f"{args.repeats}): {cost['added_before' if label else 'added']:+.1%}; CPU "
+              f"seconds {cost['cpu_added_before' if label else 'cpu_added']:+.1%}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"machine": {"python": platform.python_version(),
                                                 "cores": 2}, **quality,

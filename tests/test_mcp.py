@@ -75,6 +75,7 @@ def _call_all(library_dir) -> dict:
                                           kinds=["speech,text"])
             out["bad_kind"] = await call("search_moments", query="bicycle", kinds=["speach"])
             out["empty"] = await call("search_moments", query="  ")
+            out["nothing"] = await call("search_moments", query="green bicycle", kinds=["sound"])
         return out
 
     return anyio.run(run)
@@ -105,7 +106,9 @@ def test_mcp_tools_over_stdio(library_dir):
     assert video["has_audio"] and (video["width"], video["height"], video["fps"]) == (
         320, 180, pytest.approx(10.0))
 
-    best = _json(out["search"])[0]
+    found = _json(out["search"])
+    assert found["hints"] == []
+    best = found["moments"][0]
     assert best["video_id"] == video["id"] and 7 <= best["start"] <= 10
     assert "bicycle" in best["evidence"][0]["text"].lower()
     assert best["evidence"][0]["channel"] and best["name"] == "tour.mp4"
@@ -146,7 +149,9 @@ def test_mcp_tools_over_stdio(library_dir):
     assert _json(out["by_name"]) == transcript
     assert "frame at 2.5" in out["frames_by_name"].content[0].text
     assert _json(out["ask_by_name"])["video_id"] == video["id"]
-    assert {m["video_id"] for m in _json(out["search_in"])} == {video["id"]}
+    assert {m["video_id"] for m in _json(out["search_in"])["moments"]} == {video["id"]}
+    nothing = _json(out["nothing"])  # says why, as the CLI and REST do
+    assert nothing["moments"] == [] and nothing["hints"][0].startswith("only sound was searched")
     bad = out["bad_kind"].content[0].text
     assert out["bad_kind"].is_error and "did you mean 'speech'" in bad and "sound" in bad
     empty = out["empty"].content[0].text

@@ -248,7 +248,16 @@ class Library:
                         calibration=self._calibration(), reranker=reranker)
 
     def _calibration(self) -> Calibration:
-        """The search calibration fitted for the library's text embedder."""
+        """The search calibration fitted for the library's text embedder and reranker."""
+        reranker = self.models.reranker
+        if reranker:
+            file = calibration_file(self.models.text_embedder, reranker)
+            if file.exists():
+                return load_calibration(file)
+            # the rerank channel keeps its prior (sigmoid of the logit) and the threshold
+            # is the one fitted without a reranker: benchmarks/calibrate.py --reranker fits it
+            log.warning("no search calibration fitted with reranker %s (%s): using the text "
+                        "embedder's", reranker, file.name)
         file = calibration_file(self.models.text_embedder)
         if not file.exists():  # an embedder nobody fitted yet: benchmarks/calibrate.py does
             log.warning("no search calibration for text embedder %s (%s): using the default's",
@@ -340,8 +349,12 @@ class Library:
 
             chat = resolve("chat", model) if isinstance(model, str) else model
             name = model if isinstance(model, str) else getattr(chat, "name", repr(chat))
-            kind = TextAgent if is_text_only(chat) else Agent
-            answerer = kind(tools, chat, model_name=name, budget=budget, on_step=on_step)
+            if is_text_only(chat):
+                answerer = TextAgent(tools, chat, model_name=name, budget=budget,
+                                     threshold=self.searcher.calibration.threshold,
+                                     on_step=on_step)
+            else:
+                answerer = Agent(tools, chat, model_name=name, budget=budget, on_step=on_step)
         try:
             answer = answerer.ask(question.strip(), options)
             if note:

@@ -88,11 +88,13 @@ def create_server(library: Any) -> Any:
             max_length=len(KINDS), description=f"Only these kinds: {', '.join(KINDS)}.")
         ] = None,
         k: Annotated[int, Field(ge=1, le=50, description="At most this many moments.")] = 10,
-    ) -> list[dict[str, Any]]:
-        """Moments across the library that answer a query, best first: video, start and end
-        (seconds), a calibrated score (0-1), the evidence that matched (what was said or read
-        there) and a link that opens the file at the moment. An empty list means nothing
-        matched well enough."""
+    ) -> dict[str, list[Any]]:
+        """Moments across the library that answer a query, best first (``moments``): video,
+        start and end (seconds), a calibrated score (0-1), the evidence that matched (what
+        was said or read there) and a link that opens the file at the moment. No moments
+        means nothing matched well enough; then ``hints`` says which kinds of evidence this
+        library lacks for the query (e.g. no picture models), so another search would not
+        help."""
         with _told():
             if not query.strip():
                 raise QueryError("query is empty: give words that are said, written or shown")
@@ -100,7 +102,8 @@ def create_server(library: Any) -> Any:
             library = lib()
             videos = [_video(library, video).id] if video else None
             moments = library.search(query, videos=videos, kinds=wanted, k=k)
-        return [views.moment(m) for m in moments]
+            hints = [] if moments else library.search_hints(kinds=wanted)
+        return {"moments": [views.moment(m) for m in moments], "hints": hints}
 
     @server.tool()
     def get_transcript(

@@ -148,6 +148,35 @@ def test_an_answer_under_the_abstention_threshold_says_not_found():
     assert any("abstention" in note for note in answer.notes)
 
 
+def test_the_line_that_holds_the_answer_in_another_form_is_the_evidence():
+    """ "Monday" is held by "...closed on Mondays." even when the model cites another time
+    (Qwen2.5-1.5B did, on a fact video)."""
+    model = ScriptedModel('{"answer": "Monday", "found": true, "times": [20.0]}')
+    answer = TextAgent(tools_for([SAID, SIGN]), model, model_name="m", abstain=0.0,
+                       threshold=0.5).ask("On which day are the doors shut?")
+    assert answer.found and answer.evidence[0].start == SAID.start
+    assert answer.evidence[0].evidence[0].text == SAID.text
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.9])
+def test_an_answer_needs_its_cited_line_to_clear_the_search_threshold(threshold):
+    """As the embedded answerer's must: a small model answers absent questions from
+    unrelated lines with confidence; the search score of the line it cites says better."""
+    weak = threshold > 0.8  # the fake search scores every hit 0.8
+    model = ScriptedModel('{"answer": "7142", "found": true, "times": [20.0]}')
+    answer = TextAgent(tools_for([SAID, SIGN]), model, model_name="m", abstain=0.0,
+                       threshold=threshold).ask("What is the code?")
+    assert answer.found is not weak and answer.text == (NOT_FOUND if weak else "7142")
+    assert any("scores 0.80 in the search, under its threshold 0.90" in note
+               for note in answer.notes) is weak
+    model = ScriptedModel('{"choice": "B", "times": [3.0]}')
+    answer = TextAgent(tools_for([SAID, SIGN]), model, model_name="m", threshold=threshold
+                       ).ask("On which day is the museum closed?", ["Friday", "Monday"])
+    assert answer.choice == 1 and answer.text == "Monday"  # a choice stays; a weak one is
+    assert answer.found is not weak                        # marked a guess
+    assert any("a guess" in note for note in answer.notes) is weak
+
+
 def test_a_long_video_gets_an_overview_and_the_windows_around_the_best_moments():
     hours = 2 * 3600.0
     chatter = [Observation(video_id="v", start=t, end=t + 4.0, kind="speech",

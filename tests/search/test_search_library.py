@@ -3,6 +3,8 @@ at known times, indexed with the embedded analyzers, searched through `Library.s
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -142,6 +144,42 @@ def test_calibration_fits_on_queries_with_known_answers(indexed):
     true = [p for match, p in scored if match]
     false = [p for match, p in scored if not match]
     assert len(true) >= 3 and np.mean(true) > np.mean(false)
+
+
+def test_calibration_fits_examples_of_several_libraries(indexed):
+    """Real clips beside a haystack: each library's examples are searched in that library, an
+    absent answer over all of its videos, and the threshold keeps each library's
+    absent-answer queries unanswered (at most 7.5% of two is none)."""
+    from vidseek.search.fit import Example, fit_calibration, is_match
+
+    library, _, truth, _ = indexed
+    vid = library.videos()[0].id
+    examples = [Example(vid, "which room will the gathering be held in",
+                        answers=[spoken(truth, "The meeting")]),
+                Example(vid, "what must I carry with me", answers=[spoken(truth, "Please")]),
+                Example(vid, "a giraffe eating leaves")]
+    others = [Example(vid, "how did revenue in Scandinavia change",
+                      answers=[spoken(truth, "Our sales")], whole_library=True),
+              Example(None, "the stock market fell"), Example(None, "a recipe for bread")]
+    assert others[0].videos is None and others[1].videos is None
+    assert examples[0].videos == [vid]
+    hit = library.searcher.hits("budget review")[0]
+    assert is_match(hit, [(hit.start, hit.end)], video_id=vid)
+    assert not is_match(hit, [(hit.start, hit.end)], video_id="another video")
+    assert not is_match(hit, [(hit.start, hit.end)], kinds=["sound"])
+    assert is_match(hit, [(hit.start, hit.end)], kinds=[hit.observation.kind])
+    fitted = fit_calibration(library.searcher, examples, others=[(library.searcher, others)],
+                             source="test")
+    each = re.search(r"of 1 \(at (0\.\d\d)\) and of 2 \(at (0\.\d\d)\) absent-answer "
+                     r"queries$", fitted.fitted_on)
+    assert each and fitted.threshold == max(float(t) for t in each.groups())
+    own = library.searcher.calibration
+    try:
+        library.searcher.calibration = fitted
+        for example in (examples[2], *others[1:]):
+            assert library.search(example.query) == [], example.query
+    finally:
+        library.searcher.calibration = own
 
 
 def test_a_moments_score_does_not_depend_on_the_kinds_searched(indexed):

@@ -154,17 +154,23 @@ class TextAgent:
         budget: the limits (steps, tokens, seconds; frames are not used).
         abstain: an open answer whose confidence is below this says "Not found in this
             video." (0 keeps every answer).
+        threshold: the calibrated search score (0..1) the moment an answer cites must reach,
+            as the embedded answerer's must: under it an open answer says "Not found in
+            this video." and a chosen option is marked a guess (``found`` false). None
+            (the default) keeps every answer; `Library.ask` passes the search's threshold.
         on_step: called with each step as it happens.
     """
 
     def __init__(self, tools: VideoTools, model: ChatModel, *, model_name: str,
                  budget: Budget | None = None, abstain: float = ABSTAIN,
+                 threshold: float | None = None,
                  on_step: Callable[[Step], None] | None = None) -> None:
         self.tools = tools
         self.model = model
         self.model_name = model_name
         self.budget = budget or Budget()
         self.abstain = abstain
+        self.threshold = threshold
         self.on_step = on_step
         parameters = _parameters(model)
         self._logprobs = "logprobs" in parameters
@@ -429,10 +435,17 @@ class TextAgent:
         answer.found = parsed["found"]
         answer.text, answer.choice = parsed["answer"], parsed["choice"]
         answer.confidence = round(confidence(decision, words, evidence) * support, 4)
-        if answer.found and not self.options and answer.confidence < self.abstain:
-            answer.notes.append(f"The model answered {parsed['answer']!r} with confidence "
-                                f"{answer.confidence:.2f}, under the abstention threshold "
-                                f"{self.abstain:.2f}.")
+        weak = (answer.found and self.threshold is not None and evidence < self.threshold)
+        if weak and self.options:
+            answer.found = False
+            answer.notes.append(f"The evidence for the chosen option is weak (search score "
+                                f"{evidence:.2f}, below {self.threshold:.2f}): a guess.")
+        elif weak or (answer.found and not self.options and answer.confidence < self.abstain):
+            why = (f", but the line it cites scores {evidence:.2f} in the search, under its "
+                   f"threshold {self.threshold:.2f}" if weak else
+                   f" with confidence {answer.confidence:.2f}, under the abstention threshold "
+                   f"{self.abstain:.2f}")
+            answer.notes.append(f"The model answered {parsed['answer']!r}{why}.")
             answer.found, answer.text = False, NOT_FOUND
             answer.confidence = round(1.0 - answer.confidence, 4)
         if answer.found:
@@ -560,12 +573,21 @@ def _holding(answer: str, lines: Sequence[_Line]) -> tuple[float, list[_Line]]:
     for line in lines:
         if line.kind == "overview":
             continue
-        held = words & set(re.findall(r"\w+", line.text.lower()))
+        said = set(re.findall(r"\w+", line.text.lower()))
+        held = sum(any(_same_word(word, other) for other in said) for word in words)
         if held:
-            scored.append((len(held), line))
+            scored.append((held, line))
     scored.sort(key=lambda pair: -pair[0])
     best = scored[0][0] if scored else 0
     return best / len(words), [line for count, line in scored if count == best][:2]
+
+
+def _same_word(one: str, other: str) -> bool:
+    """The same word, or one with an ending added ("Monday" and "Mondays", "water" and
+    "watered"): an answer names what the notes say in another form."""
+    short, long = sorted((one, other), key=len)
+    return short == long or (len(short) >= 4 and len(long) - len(short) <= 2
+                             and long.startswith(short))
 
 
 def _evidence_score(lines: Sequence[_Line], moments: Sequence[Moment]) -> float:

@@ -65,8 +65,9 @@ KindOption = Annotated[list[str] | None, typer.Option(
     "--kind", help=f"Only these kinds, repeated or comma-separated: {', '.join(KINDS)}.")]
 VideoArgument = Annotated[Path, typer.Argument(help="A video file.", show_default=False)]
 
-RERANKER_HELP = ("Cross-encoder that re-scores search's best text candidates: "
-                 "crossencoder:/path/to/dir (ONNX, see docs/backends.md).")
+RERANKER_HELP = ("Reranker that re-scores search's best text candidates: llm-small or llm "
+                 "(an installed language model asked yes or no; slower), llamacpp:PATH.gguf, "
+                 "or crossencoder:/path/to/dir (ONNX); see docs/backends.md.")
 
 
 def main() -> None:

@@ -9,14 +9,17 @@ others go on; a video that cannot be decoded fails every analyzer of the job.
 from __future__ import annotations
 
 import math
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from vidseek.analyzers.registry import LoadedModels
+from vidseek.indexing.fanout import fan_out
 from vidseek.indexing.plan import Job, frame_grid
-from vidseek.media import Thumbnail, VideoReader, fit, read_audio, thumbnails
+from vidseek.media import AudioChunk, Thumbnail, VideoReader, fit, read_audio, thumbnails
 from vidseek.types import Observation
 
 __all__ = ["THUMBNAILS", "THUMBNAIL_SIZE", "Emit", "Outcome", "error_text", "run_job"]
@@ -112,22 +115,36 @@ def _frames(job: Job, models: LoadedModels, emit: Emit, position: Position,
 
 def _audio(job: Job, models: LoadedModels, emit: Emit, position: Position,
            outcome: Outcome) -> None:
-    for name in job.names:
+    """Every audio analyzer of the job over one decode of the audio track, each on its own
+    thread (`fan_out`). The job's position is the furthest any of them has reported (the
+    sound tagger may report nothing for minutes, and runs at most a few chunks ahead)."""
+    if not job.info.has_audio:
+        for name in job.names:
+            emit(name, [])
+        return
+    furthest = 0.0
+    lock = threading.Lock()
+
+    def analyze(name: str, chunks: Iterable[AudioChunk]) -> None:
+        nonlocal furthest
         try:
-            if not job.info.has_audio:
-                emit(name, [])
-                continue
-            found = models.analyzer(name).analyze(
-                job.video_id, read_audio(job.path), job.info.duration,
-                since=job.chunk.since, until=job.chunk.until)
+            found = models.analyzer(name).analyze(job.video_id, chunks, job.info.duration,
+                                                  since=job.chunk.since, until=job.chunk.until)
             for obs in found:
-                position(obs.end)
+                with lock:
+                    furthest = max(furthest, obs.end)
+                    position(furthest)
                 emit(name, [obs])
             notes = list(getattr(found, "warnings", ()))  # e.g. a transcript's audio gaps
             if notes:
                 outcome.warnings.setdefault(name, []).extend(notes)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - one analyzer's failure is reported
             outcome.errors[name] = error_text(exc)
+
+    if len(job.names) == 1:
+        analyze(job.names[0], read_audio(job.path))
+    else:
+        fan_out(read_audio(job.path), [partial(analyze, name) for name in job.names])
 
 
 def _shots(job: Job, models: LoadedModels, emit: Emit, position: Position,

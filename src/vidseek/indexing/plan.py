@@ -4,7 +4,8 @@ A job is some analyzers over one time range of one video:
 
 - ``frames``: one decoding pass for every frame analyzer it names, on the grid ``k * step``
   that one pass from 0 would sample (so chunks sample exactly what one pass would);
-- ``audio``: an audio analyzer over the audio windows that start in the range;
+- ``audio``: the audio analyzers over the audio windows that start in the range, all
+  reading one decode of the track;
 - ``shots``: the shot detection over the range (it reads context on either side);
 - ``per_shot``: once the shots are known, their thumbnails and the per-shot analyzers.
 
@@ -137,9 +138,13 @@ def first_jobs(path: Path, video_id: str, info: MediaInfo, due: list[str],
         rest = [n for n in frames if n not in split]
         if rest:
             jobs.append(job("frames", rest, whole, step=step, size=size))
+    audio: dict[tuple[Chunk, ...], list[str]] = {}
+    for name in due:  # analyzers over the same ranges share one decode (indexing/fanout.py)
+        if REGISTRY[name].kind == "audio":
+            audio.setdefault(tuple(spread([name])), []).append(name)
+    for ranges, names in audio.items():
+        jobs += [job("audio", names, c) for c in ranges]
     for name in due:
-        kind = REGISTRY[name].kind
-        if kind in ("audio", "shot"):
-            jobs += [job("audio" if kind == "audio" else "shots", [name], c)
-                     for c in spread([name])]
+        if REGISTRY[name].kind == "shot":
+            jobs += [job("shots", [name], c) for c in spread([name])]
     return jobs

@@ -15,7 +15,9 @@ into a model that fulfils the role's protocol:
     classifier            `ImageClassifier`   none: imagenet:/path/model.onnx
     chat                  `ChatModel`         none: llm (installed), llamacpp:PATH.gguf,
                                               openai:URL#MODEL or hf:/path/to/dir
-    reranker              `Reranker`          none: crossencoder:/path/to/dir
+    reranker              `Reranker`          none: llm-small, llm (installed, asked yes
+                                              or no), llamacpp:PATH.gguf or
+                                              crossencoder:/path/to/dir
 
 The chat role's messages and replies (`ChatMessage`, `ChatReply`, content parts) live in
 `vidseek.models.messages`. This module imports no backend and no heavy package.
@@ -401,10 +403,10 @@ class ChatModel(Protocol):
 @runtime_checkable
 class Reranker(Protocol):
     """Re-scores a query against its best few candidate passages, reading each pair
-    together (a cross-encoder)."""
+    together (a cross-encoder, or a language model asked yes or no)."""
 
     name: str
-    """The model, e.g. ``ms-marco-MiniLM-L6-v2``."""
+    """The model, e.g. ``ms-marco-MiniLM-L6-v2`` or ``llamacpp:llm-small``."""
 
     def scores(self, query: str, passages: Sequence[str]) -> np.ndarray:
         """One float32 score per passage, in order: higher means it answers `query`

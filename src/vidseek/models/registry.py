@@ -86,9 +86,10 @@ class ModelSpecs(BaseModel):
     """Sound event tagger, ``yamnet:/path/to/model.onnx`` (AudioSet classes; `vidseek models
     install sounds` installs it, and indexing then tags sounds by default)."""
     reranker: str | None = None
-    """Cross-encoder that re-scores a search's best text candidates,
-    ``crossencoder:/path/to/dir`` (an ONNX export and its tokenizer.json; none is embedded).
-    Search only: the index stays as it is."""
+    """Reranker that re-scores a search's best text candidates: ``llm-small`` or ``llm`` (an
+    installed language model asked whether each candidate matches), ``llamacpp:/path.gguf``,
+    or ``crossencoder:/path/to/dir`` (an ONNX export and its tokenizer.json; none is
+    embedded). Search only: the index stays as it is."""
 
     def merged(self, other: ModelSpecs) -> ModelSpecs:
         """These specs with every spec that ``other`` sets replacing ours; a spec of
@@ -231,9 +232,10 @@ def capabilities(specs: ModelSpecs | None = None) -> list[Capability]:
                     "OpenAI-compatible server)"),
         _configured("sound events (AudioSet)", specs.sounds, "sounds",
                     "vidseek models install sounds (YAMNet, 15 MB)"),
-        _configured("search reranker (cross-encoder)", specs.reranker, None,
-                    "--reranker crossencoder:/path/to/dir (an ONNX cross-encoder, e.g. "
-                    "ms-marco-MiniLM-L6-v2; docs/backends.md)"),
+        _configured("search reranker", specs.reranker, None,
+                    "--reranker llm-small (an installed language model asked yes or no: "
+                    "vidseek models install llm-small) or --reranker crossencoder:/path/to/dir "
+                    "(an ONNX cross-encoder, e.g. ms-marco-MiniLM-L6-v2; docs/backends.md)"),
     ]
     return rows
 

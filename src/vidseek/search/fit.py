@@ -1,10 +1,11 @@
 """Fit the calibration: channel models and the threshold, from queries whose answers are
-known (the needle benchmark's; see ``benchmarks/calibrate.py``).
+known (the needle benchmark's and the real clips'; see ``benchmarks/calibrate.py``).
 
-A hit is a true match when it overlaps an answer by at least half of the shorter of the two
-(it is the sentence, the text or the tag that was planted). The threshold is the lowest
-score at which at most `max_false_positive_rate` of the queries whose answer is absent
-still return a moment.
+A hit is a true match when it is in the example's video, of the answer's kind when the
+example names one, and overlaps an answer by at least half of the shorter of the two (it is
+the sentence, the text or the tag that was planted). The threshold is the lowest score at
+which at most `max_false_positive_rate` of the queries whose answer is absent still return a
+moment, in each library the examples come from.
 """
 
 from __future__ import annotations
@@ -29,14 +30,34 @@ _GRID = tuple(round(0.01 * i, 2) for i in range(1, 100))
 class Example:
     """A query with known answers (none when the answer is absent)."""
 
-    video_id: str
+    video_id: str | None
+    """The video the answers are in, and the one searched; None: the answer is in no video
+    of the library, and every video is searched."""
     query: str | None = None
     image: str | Path | None = None
     answers: list[tuple[float, float]] = field(default_factory=list)
+    whole_library: bool = False
+    """Search every video of the library, as a user does (a hit in another video is then a
+    false one), rather than the example's video alone."""
+    kinds: list[str] | None = None
+    """The observation kinds the answer is in (``speech``, ``text``, ``sound``...; None:
+    any): when an answer window is wider than the answer (a caption shown over a whole
+    clip), the other observations inside it are not the answer."""
+
+    @property
+    def videos(self) -> list[str] | None:
+        """The videos to search (None: all)."""
+        return None if self.whole_library or self.video_id is None else [self.video_id]
 
 
-def is_match(hit: Hit, answers: Sequence[tuple[float, float]]) -> bool:
-    """Whether the hit is (mostly) one of the answers."""
+def is_match(hit: Hit, answers: Sequence[tuple[float, float]], *,
+             video_id: str | None = None, kinds: Sequence[str] | None = None) -> bool:
+    """Whether the hit is (mostly) one of the answers (of ``video_id`` and of one of
+    ``kinds`` when given)."""
+    if video_id is not None and hit.video_id != video_id:
+        return False
+    if kinds is not None and hit.observation.kind not in kinds:
+        return False
     for start, end in answers:
         inter = min(hit.end, end) - max(hit.start, start)
         if inter > 0 and inter >= 0.5 * min(hit.end - hit.start, end - start):
@@ -45,40 +66,65 @@ def is_match(hit: Hit, answers: Sequence[tuple[float, float]]) -> bool:
 
 
 def fit_calibration(searcher: Searcher, examples: Sequence[Example], *,
+                    others: Sequence[tuple[Searcher, Sequence[Example]]] = (),
                     max_false_positive_rate: float = 0.075, source: str = "") -> Calibration:
     """A calibration fitted on ``examples`` searched with ``searcher``.
 
     Channel models with both true and false hits are refitted on the features they already
-    use; the others keep their prior. Returns the new calibration (the searcher's own is
-    left as it was).
+    use; the others keep their prior. The threshold keeps at most
+    ``max_false_positive_rate`` of the absent-answer queries of each library from returning
+    a moment.
+
+    Args:
+        searcher: the library the examples are searched in; its calibration gives the
+            channels' features and the models of channels without examples.
+        examples: queries with their answers.
+        others: examples of other libraries, each with its library's searcher (for example
+            real clips beside a generated haystack).
+        max_false_positive_rate: share of absent-answer queries a library may answer.
+        source: what the examples are, for ``fitted_on``.
+
+    Returns:
+        The new calibration (the searchers' own are left as they were).
     """
-    found = [searcher.hits(e.query, videos=[e.video_id], image=e.image) for e in examples]
+    groups = [(searcher, list(examples)), *((s, list(e)) for s, e in others)]
+    searched = [[(e, s.hits(e.query, videos=e.videos, image=e.image)) for e in group]
+                for s, group in groups]
+    pairs = [pair for group in searched for pair in group]
     channels = dict(searcher.calibration.channels)  # a prior joins only once fitted
     fitted = []
     for name, model in {**PRIORS, **channels}.items():
         rows, labels = [], []
-        for example, hits in zip(examples, found):
+        for example, hits in pairs:
             for hit in hits:
                 if hit.model == name:
                     rows.append([hit.features.get(f, 0.0) for f in model.features])
-                    labels.append(int(is_match(hit, example.answers)))
+                    labels.append(int(is_match(hit, example.answers,
+                                               video_id=example.video_id,
+                                               kinds=example.kinds)))
         if len(set(labels)) == 2:
             weights, bias = fit_logistic(rows, labels)
             channels[name] = ChannelModel(features=model.features, weights=weights, bias=bias,
                                           fitted=True)
             fitted.append(f"{name} ({sum(labels)} true of {len(labels)} hits)")
     calibration = Calibration(channels=channels, threshold=0.5)
-    absent_top = []
-    for example, hits in zip(examples, found):
-        for hit in hits:
-            hit.score = calibration.probability(hit.model, hit.features)
-        if not example.answers:
-            moments = fuse(hits, threshold=0.0, k=1, path_of=str)
-            absent_top.append(moments[0].score if moments else 0.0)
-    calibration.threshold = _threshold(absent_top, max_false_positive_rate)
+    thresholds, absent = [], []
+    for group in searched:
+        absent_top = []
+        for example, hits in group:
+            for hit in hits:
+                hit.score = calibration.probability(hit.model, hit.features)
+            if not example.answers:
+                moments = fuse(hits, threshold=0.0, k=1, path_of=str)
+                absent_top.append(moments[0].score if moments else 0.0)
+        if absent_top:
+            thresholds.append(_threshold(absent_top, max_false_positive_rate))
+            absent.append(f"{len(absent_top)}" if len(searched) == 1
+                          else f"{len(absent_top)} (at {thresholds[-1]:.2f})")
+    calibration.threshold = max(thresholds, default=_GRID[0])
     calibration.fitted_on = (f"{source}; fitted: {', '.join(fitted) or 'none'}; threshold "
-                             f"keeps <= {max_false_positive_rate:.1%} of {len(absent_top)} "
-                             "absent-answer queries")
+                             f"keeps <= {max_false_positive_rate:.1%} of "
+                             f"{' and of '.join(absent) or 0} absent-answer queries")
     return calibration
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,14 +149,18 @@ class Searcher:
         return hits
 
     def _rerank(self, query: str, hits: list[Hit], count: int) -> list[Hit]:
-        """The ``count`` best text hits re-scored by the cross-encoder (model ``rerank``,
-        feature ``logit``); the text hits below them are dropped, the other channels' kept."""
+        """The ``count`` best text hits re-scored by the reranker (model ``rerank``, features
+        ``logit``, the reranker's, and ``text_logit``, the log-odds of the text channel's
+        score, with the text features kept); the text hits below them are dropped, the other
+        channels' kept."""
         text = sorted((h for h in hits if h.model == "text"), key=lambda h: -h.score)
         best, rest = text[:count], {id(h) for h in text[count:]}
         logits = self._reranker().scores(query, [h.observation.text for h in best])
         for hit, logit in zip(best, logits):
             hit.model = "rerank"
             hit.features["logit"] = float(logit)
+            p = min(max(hit.score, 1e-6), 1.0 - 1e-6)
+            hit.features["text_logit"] = math.log(p / (1.0 - p))
             hit.score = self.calibration.probability("rerank", hit.features)
         return [h for h in hits if id(h) not in rest]
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import lancedb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -28,6 +27,7 @@ from vidseek.media.probe import MediaInfo
 from vidseek.store import _sql
 from vidseek.store import lock as writer_lock
 from vidseek.store.ids import video_id as content_id
+from vidseek.store.lancedb_import import import_lancedb
 from vidseek.store.layout import (
     SCHEMA_VERSION,
     check_schema,
@@ -57,6 +57,7 @@ from vidseek.types import Observation
 
 __all__ = ["Store"]
 
+lancedb = import_lancedb()
 log = logging.getLogger("vidseek.store")
 
 VECTOR_INDEX_ROWS = 10_000
