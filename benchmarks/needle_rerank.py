@@ -40,6 +40,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 import vidseek.search.searcher as searcher_module  # noqa: E402
+from vidseek.eval.metrics import temporal_iou  # noqa: E402
 from vidseek.eval.needle import NeedleReport, score_needles  # noqa: E402
 from vidseek.eval.records import SampleRecord  # noqa: E402
 from vidseek.library import Library  # noqa: E402
@@ -278,16 +279,10 @@ def _fit_quality(calibration: Calibration, searcher: Searcher, examples) -> floa
         hits = searcher.hits(example.query, videos=[example.video_id], image=example.image,
                              k=K)
         moments = fuse(hits, threshold=calibration.threshold, k=1, path_of=str)
-        if moments and any(_iou((moments[0].start, moments[0].end), a) >= 0.5
+        if moments and any(temporal_iou((moments[0].start, moments[0].end), a) >= 0.5
                            for a in example.answers):
             found += 1
     return found
-
-
-def _iou(a: tuple[float, float], b: tuple[float, float]) -> float:
-    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    return inter / union if union > 0 else 0.0
 
 
 if __name__ == "__main__":
