@@ -1,5 +1,6 @@
 """LanceDB imports without running its REST namespace client's package body, which still
-runs, unchanged, once something asks that package for a name."""
+runs, unchanged, once something asks that package for a name, and without checking its
+``@override`` marks, which are restored afterwards."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import subprocess
 import sys
 import textwrap
 
-from vidseek.store.lancedb_import import defer_package_body
+import overrides
+
+from vidseek.store.lancedb_import import defer_package_body, marking_overrides
 
 
 def run_python(code: str) -> str:
@@ -59,3 +62,37 @@ def test_a_deferred_package_runs_its_body_once_on_the_first_missing_name(tmp_pat
 def test_a_missing_package_is_left_to_fail_as_usual():
     defer_package_body("no_such_package_here")
     assert "no_such_package_here" not in sys.modules
+
+
+def test_lancedb_methods_are_marked_and_overrides_checks_again_afterwards():
+    out = run_python("""
+        import overrides
+        checking = overrides.override
+        import vidseek.store.store
+        from lancedb.db import LanceDBConnection
+        print(LanceDBConnection.table_names.__override__, overrides.override is checking)
+    """)
+    assert out == "True True"
+
+
+def test_override_marks_in_both_forms_inside_and_checks_outside():
+    with marking_overrides():
+        class Base:
+            def run(self): ...
+
+        class Child(Base):
+            @overrides.override
+            def run(self): ...
+
+            @overrides.override(check_signature=False)
+            def stop(self): ...  # overrides nothing: not checked while marking
+
+    assert Child.run.__override__ and Child.stop.__override__
+    try:
+        class Wrong(Base):
+            @overrides.override
+            def stop(self): ...
+    except TypeError:
+        pass
+    else:
+        raise AssertionError("overrides.override no longer checks after the block")

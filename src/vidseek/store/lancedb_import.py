@@ -10,12 +10,20 @@ client a local library never calls.
 import as usual, and its own ``__init__`` runs, in full and unchanged, the first time
 anything asks the package for an attribute. Nothing is replaced by a placeholder, so code
 that does use the client gets the real one, only later.
+
+LanceDB also marks its methods with ``overrides.override``, which checks, as each class is
+created, that the method overrides one of a base class by disassembling the calling frame's
+bytecode: 0.15-0.25 s for LanceDB's 105 methods. The check finds mistakes in LanceDB's own
+source, not in its use; while LanceDB's modules load, ``override`` only marks the method
+(``__override__ = True``, as ``typing.override`` does) and is restored after.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import ModuleType
 
 __all__ = ["import_lancedb"]
@@ -27,9 +35,39 @@ def import_lancedb() -> ModuleType:
     """``import lancedb``, with the namespace client's package body deferred."""
     if "lancedb" not in sys.modules:
         defer_package_body(NAMESPACE_CLIENT)
+        with marking_overrides():
+            import lancedb
     import lancedb
 
     return lancedb
+
+
+@contextmanager
+def marking_overrides() -> Iterator[None]:
+    """``overrides.override`` (and ``overrides.overrides``) only mark the method while the
+    block runs, as ``typing.override`` does; nothing happens when ``overrides`` is absent."""
+    try:
+        import overrides
+    except ImportError:
+        yield
+        return
+    saved = overrides.override, overrides.overrides
+    overrides.override = overrides.overrides = _mark_override
+    try:
+        yield
+    finally:
+        overrides.override, overrides.overrides = saved
+
+
+def _mark_override(method: Callable | None = None, **checks: bool) -> Callable:
+    """``@override`` or ``@override(check_signature=...)``, marking instead of checking."""
+    if method is None:
+        return _mark_override
+    try:
+        method.__override__ = True  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):  # a builtin or a slotted object: nothing to mark
+        pass
+    return method
 
 
 def defer_package_body(name: str) -> None:
