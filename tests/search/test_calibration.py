@@ -35,7 +35,7 @@ def test_probability_is_a_sigmoid_of_named_features():
 def test_the_shipped_calibration_covers_every_channel_and_rises_with_similarity():
     calibration = load_calibration()
     assert isinstance(calibration, Calibration)
-    assert set(calibration.channels) == {"text", "image", "clip", "face"}
+    assert set(calibration.channels) == {"text", "label", "image", "clip", "face"}
     assert 0.0 < calibration.threshold < 1.0
     text = calibration.channels["text"]
     # a passage like every other candidate, and one that stands out from them

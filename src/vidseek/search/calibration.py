@@ -1,9 +1,12 @@
 """Calibrated scores: a hit's raw similarity becomes the probability that it answers the query.
 
 Each channel has a logistic model over a few features of a hit (its cosine similarity, the
-share of the query's words it contains...). The models and the default threshold ship in
-``calibration.json`` beside this module, fitted on the needle benchmark (``vidseek bench
-needle --fit``): on which haystacks is recorded in the file's ``fitted_on``.
+share of the query's words it contains...): ``text`` for what was said, read or
+captioned, ``label`` for tags (objects, people counts, sounds; a file without it scores
+them with ``text``), ``image``, ``clip``, ``face`` and ``rerank``. The models and the
+default threshold ship in ``calibration.json`` beside this module, fitted on the needle
+benchmark and real clips (``benchmarks/calibrate.py``): on what is recorded in the file's
+``fitted_on``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
-__all__ = ["PRIORS", "Calibration", "ChannelModel", "calibration_file", "fit_logistic",
+__all__ = ["FALLBACKS", "PRIORS", "Calibration", "ChannelModel", "calibration_file", "fit_logistic",
            "load_calibration", "reranker_name"]
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
@@ -44,6 +47,13 @@ PRIORS = {
 }
 """Models of the channels a calibration file may lack (it was fitted without them)."""
 
+FALLBACKS = {
+    # tags (visual, person and sound labels) had no model of their own before: a file
+    # fitted without one scores them as it always did, with the text model
+    "label": "text",
+}
+"""Channels a calibration file may lack that are then scored by another of its models."""
+
 
 class Calibration(BaseModel):
     """Every channel's model, and the score a moment needs to be returned."""
@@ -58,8 +68,12 @@ class Calibration(BaseModel):
         return self.model(channel).probability(values)
 
     def model(self, channel: str) -> ChannelModel:
-        """The channel's model: its fitted or shipped one, else its prior."""
-        return self.channels.get(channel) or PRIORS[channel]
+        """The channel's model: its fitted or shipped one, else the model it falls back on
+        (:data:`FALLBACKS`: ``label`` on ``text``), else its prior."""
+        found = self.channels.get(channel)
+        if found is None and channel in FALLBACKS:
+            found = self.channels.get(FALLBACKS[channel])
+        return found or PRIORS[channel]
 
 
 @lru_cache(maxsize=8)

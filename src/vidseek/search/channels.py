@@ -23,11 +23,16 @@ from vidseek.search.words import content_words, coverage
 from vidseek.store import Store
 from vidseek.types import Observation
 
-__all__ = ["TEXT_KINDS", "Hit", "space_hits", "text_hits"]
+__all__ = ["LABEL_KINDS", "TEXT_KINDS", "TEXT_MODELS", "Hit", "space_hits", "text_hits"]
 
 TEXT_KINDS = ("speech", "text", "visual", "caption", "person", "sound")
 """Observation kinds whose text the text channel searches."""
-_LABEL_KINDS = frozenset({"visual", "person", "sound"})  # a few label words, not a sentence
+LABEL_KINDS = frozenset({"visual", "person", "sound"})
+"""Text kinds that are a few label words (a tag), not a sentence: their hits are scored by
+the calibration model ``label`` (a tag sharing one word with the query is weaker evidence
+than a sentence that does, unless the query is about one thing)."""
+TEXT_MODELS = ("text", "label")
+"""The calibration models of the text channel's hits (what a reranker re-scores)."""
 _FTS_WORD = re.compile(r"[^\W_]+")
 _DISTINCT_AMONG = 10  # "distinct": relative less the median of the best 10 candidates
 
@@ -41,7 +46,9 @@ class Hit:
     """``words`` (found by full text), ``meaning`` (by text vectors), ``image``, ``clip``
     or ``face``."""
     model: str
-    """The calibration model that scores it: ``text``, ``image``, ``clip`` or ``face``."""
+    """The calibration model that scores it: ``text`` (what was said, read or captioned),
+    ``label`` (a tag: kinds in :data:`LABEL_KINDS`), ``image``, ``clip``, ``face``, or
+    ``rerank`` once a reranker has re-scored it."""
     features: dict[str, float]
     score: float = 0.0
     """Calibrated probability, set by the searcher."""
@@ -70,7 +77,9 @@ def text_hits(store: Store, query: str, query_vector: np.ndarray, background: Ba
     which corrects for texts that are close to everything), ``distinct`` (``relative`` less
     the median ``relative`` of the query's 10 best candidates of every text kind, so that a
     hit scores the same whichever kinds are searched), ``coverage`` (share of the query's
-    words present) and ``label`` (1 for a few label words rather than a sentence).
+    words present), ``label`` (1 for a few label words rather than a sentence) and
+    ``words`` (how many content words the query has: a tag can answer "a kitten", hardly
+    "a cat playing the piano").
     """
     kinds = list(kinds)
     if not kinds:
@@ -100,10 +109,12 @@ def _candidates(store: Store, query: str, vector: np.ndarray, background: Backgr
     def add(obs: Observation, channel: str, cosine: float) -> None:
         if not _FTS_WORD.search(obs.text):  # "." and the like: nothing said or shown
             return
-        hit = Hit(obs, channel, "text", {
+        label = obs.kind in LABEL_KINDS
+        hit = Hit(obs, channel, "label" if label else "text", {
             "cosine": cosine,
             "coverage": coverage(words, obs.text),
-            "label": 1.0 if obs.kind in _LABEL_KINDS else 0.0,
+            "label": 1.0 if label else 0.0,
+            "words": float(len(words)),
         })
         found.setdefault(hit.key, hit)
 

@@ -5,7 +5,7 @@ A hit is a true match when it is in the example's video, of the answer's kind wh
 example names one, and overlaps an answer by at least half of the shorter of the two (it is
 the sentence, the text or the tag that was planted). The threshold is the lowest score at
 which at most `max_false_positive_rate` of the queries whose answer is absent still return a
-moment, in each library the examples come from.
+moment, in each library the examples come from (or, ``pooled``, on average over them).
 """
 
 from __future__ import annotations
@@ -16,14 +16,23 @@ from pathlib import Path
 
 import numpy as np
 
-from vidseek.search.calibration import PRIORS, Calibration, ChannelModel, fit_logistic
+from vidseek.search.calibration import FALLBACKS, PRIORS, Calibration, ChannelModel, fit_logistic
 from vidseek.search.channels import Hit
 from vidseek.search.fusion import fuse
 from vidseek.search.searcher import Searcher
 
-__all__ = ["Example", "fit_calibration", "is_match"]
+__all__ = ["ADDED_FEATURES", "Example", "fit_calibration", "is_match"]
 
 _GRID = tuple(round(0.01 * i, 2) for i in range(1, 100))
+
+ADDED_FEATURES = {
+    # A tag is a word or two: it can be the whole answer to "a kitten" or "wind", hardly to
+    # "a cat playing the piano" (which its "cat" tag shares a word with). How many content
+    # words the query has tells the two apart where the similarity features do not.
+    "label": ("words",),
+}
+"""Features a channel that falls back on another model (:data:`FALLBACKS`) is fitted on
+beside that model's, the first time it is fitted."""
 
 
 @dataclass
@@ -67,11 +76,14 @@ def is_match(hit: Hit, answers: Sequence[tuple[float, float]], *,
 
 def fit_calibration(searcher: Searcher, examples: Sequence[Example], *,
                     others: Sequence[tuple[Searcher, Sequence[Example]]] = (),
-                    max_false_positive_rate: float = 0.075, source: str = "") -> Calibration:
+                    max_false_positive_rate: float = 0.075, pooled: bool = False,
+                    source: str = "") -> Calibration:
     """A calibration fitted on ``examples`` searched with ``searcher``.
 
     Channel models with both true and false hits are refitted on the features they already
-    use; the others keep their prior. The threshold keeps at most
+    use (``label``, when the searcher's calibration has none, on the features of the
+    ``text`` model it falls back on plus :data:`ADDED_FEATURES`); the others keep their
+    prior (or fallback). The threshold keeps at most
     ``max_false_positive_rate`` of the absent-answer queries of each library from returning
     a moment.
 
@@ -82,6 +94,10 @@ def fit_calibration(searcher: Searcher, examples: Sequence[Example], *,
         others: examples of other libraries, each with its library's searcher (for example
             real clips beside a generated haystack).
         max_false_positive_rate: share of absent-answer queries a library may answer.
+        pooled: keep ``max_false_positive_rate`` of the absent-answer queries answered on
+            average over the libraries, each library's share weighing the same, rather than
+            in each library (where a library with few such queries lets one or two of them
+            set the threshold for every search).
         source: what the examples are, for ``fitted_on``.
 
     Returns:
@@ -92,8 +108,13 @@ def fit_calibration(searcher: Searcher, examples: Sequence[Example], *,
                 for s, group in groups]
     pairs = [pair for group in searched for pair in group]
     channels = dict(searcher.calibration.channels)  # a prior joins only once fitted
+    # a channel that falls back on another (label on text) is first fitted on that model's
+    # features and the ones it adds (ADDED_FEATURES)
+    candidates = {**PRIORS, **{name: _extended(channels[other], ADDED_FEATURES.get(name, ()))
+                                for name, other in FALLBACKS.items() if other in channels},
+                  **channels}
     fitted = []
-    for name, model in {**PRIORS, **channels}.items():
+    for name, model in candidates.items():
         rows, labels = [], []
         for example, hits in pairs:
             for hit in hits:
@@ -108,7 +129,7 @@ def fit_calibration(searcher: Searcher, examples: Sequence[Example], *,
                                           fitted=True)
             fitted.append(f"{name} ({sum(labels)} true of {len(labels)} hits)")
     calibration = Calibration(channels=channels, threshold=0.5)
-    thresholds, absent = [], []
+    tops = []  # each library's absent-answer queries: the score of their best moment
     for group in searched:
         absent_top = []
         for example, hits in group:
@@ -118,20 +139,35 @@ def fit_calibration(searcher: Searcher, examples: Sequence[Example], *,
                 moments = fuse(hits, threshold=0.0, k=1, path_of=str)
                 absent_top.append(moments[0].score if moments else 0.0)
         if absent_top:
-            thresholds.append(_threshold(absent_top, max_false_positive_rate))
-            absent.append(f"{len(absent_top)}" if len(searched) == 1
-                          else f"{len(absent_top)} (at {thresholds[-1]:.2f})")
-    calibration.threshold = max(thresholds, default=_GRID[0])
-    calibration.fitted_on = (f"{source}; fitted: {', '.join(fitted) or 'none'}; threshold "
-                             f"keeps <= {max_false_positive_rate:.1%} of "
-                             f"{' and of '.join(absent) or 0} absent-answer queries")
+            tops.append(absent_top)
+    rate = max_false_positive_rate
+    if pooled and len(tops) > 1:
+        calibration.threshold = _threshold(tops, rate)
+        rule = (f"keeps <= {rate:.1%} of the absent-answer queries on average over "
+                f"{' and '.join(str(len(t)) for t in tops)} (each set weighing the same; "
+                f"alone: {', '.join(f'{_threshold([t], rate):.2f}' for t in tops)})")
+    else:
+        thresholds = [_threshold([t], rate) for t in tops]
+        calibration.threshold = max(thresholds, default=_GRID[0])
+        absent = [f"{len(t)}" if len(tops) == 1 else f"{len(t)} (at {at:.2f})"
+                  for t, at in zip(tops, thresholds)]
+        rule = f"keeps <= {rate:.1%} of {' and of '.join(absent) or 0} absent-answer queries"
+    calibration.fitted_on = f"{source}; fitted: {', '.join(fitted) or 'none'}; threshold {rule}"
     return calibration
 
 
-def _threshold(absent_top: Sequence[float], rate: float) -> float:
-    """The lowest grid score at which at most ``rate`` of the absent queries return a moment."""
-    scores = np.asarray(absent_top, dtype=float)
+def _extended(model: ChannelModel, added: Sequence[str]) -> ChannelModel:
+    """The model with more features (weighing nothing yet)."""
+    added = [f for f in added if f not in model.features]
+    return ChannelModel(features=[*model.features, *added],
+                        weights=[*model.weights, *[0.0] * len(added)], bias=model.bias)
+
+
+def _threshold(absent_tops: Sequence[Sequence[float]], rate: float) -> float:
+    """The lowest grid score at which at most ``rate`` of the absent queries return a moment,
+    on average over the sets of queries (each set's share weighing the same)."""
+    sets = [np.asarray(top, dtype=float) for top in absent_tops if len(top)]
     for threshold in _GRID:
-        if len(scores) == 0 or (scores >= threshold).mean() <= rate:
+        if not sets or np.mean([(s >= threshold).mean() for s in sets]) <= rate:
             return threshold
     return _GRID[-1]

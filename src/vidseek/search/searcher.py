@@ -14,7 +14,7 @@ from vidseek.kinds import checked_kinds
 from vidseek.models.protocols import Reranker, TextEmbedder
 from vidseek.search.background import Background
 from vidseek.search.calibration import Calibration, load_calibration
-from vidseek.search.channels import TEXT_KINDS, Hit, space_hits, text_hits
+from vidseek.search.channels import TEXT_KINDS, TEXT_MODELS, Hit, space_hits, text_hits
 from vidseek.search.fusion import fuse
 from vidseek.store import Store
 from vidseek.types import Moment
@@ -149,11 +149,11 @@ class Searcher:
         return hits
 
     def _rerank(self, query: str, hits: list[Hit], count: int) -> list[Hit]:
-        """The ``count`` best text hits re-scored by the reranker (model ``rerank``, features
-        ``logit``, the reranker's, and ``text_logit``, the log-odds of the text channel's
-        score, with the text features kept); the text hits below them are dropped, the other
-        channels' kept."""
-        text = sorted((h for h in hits if h.model == "text"), key=lambda h: -h.score)
+        """The ``count`` best text hits (models ``text`` and ``label``) re-scored by the
+        reranker (model ``rerank``, features ``logit``, the reranker's, and ``text_logit``,
+        the log-odds of the text channel's score, with the text features kept); the text
+        hits below them are dropped, the other channels' kept."""
+        text = sorted((h for h in hits if h.model in TEXT_MODELS), key=lambda h: -h.score)
         best, rest = text[:count], {id(h) for h in text[count:]}
         logits = self._reranker().scores(query, [h.observation.text for h in best])
         for hit, logit in zip(best, logits):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import ModuleType
 
 __all__ = ["import_lancedb"]
@@ -63,10 +63,8 @@ def _mark_override(method: Callable | None = None, **checks: bool) -> Callable:
     """``@override`` or ``@override(check_signature=...)``, marking instead of checking."""
     if method is None:
         return _mark_override
-    try:
+    with suppress(AttributeError, TypeError):  # a builtin or a slotted object: no mark
         method.__override__ = True  # type: ignore[attr-defined]
-    except (AttributeError, TypeError):  # a builtin or a slotted object: nothing to mark
-        pass
     return method
 
 
