@@ -9,7 +9,8 @@ On a generated 720p30 H.264 video (10 minutes by default):
   the generator's ground truth).
 
 Prints a table and writes JSON (benchmarks/results/media.json by default). Timings are medians
-of --repeats runs in this one process. Usage:
+of --repeats runs in this one process; the shot detectors take turns within each repeat.
+Usage:
 
     python benchmarks/media.py [--minutes 10] [--repeats 3] [--gop 2] [--out PATH]
 """
@@ -169,10 +170,21 @@ def main() -> None:
                  "speedup_vs_decode_all": rows[0]["decode_all_s"] / over_s})
 
     expected = [(b.start, b.end) for b in truth.boundaries]
-    shot_repeats = max(1, args.repeats - 1)
-    psd_s, psd_runs, psd_cuts = timed(lambda: pyscenedetect_cuts(path), shot_repeats)
-    our_s, our_runs, our_shots = timed(lambda: detect_shots(path), shot_repeats)
-    one_s, one_runs, one_shots = timed(lambda: detect_shots(path, workers=1), shot_repeats)
+    # The three detectors take turns within each repeat, so that a load on the machine that
+    # comes and goes falls on all of them alike (the speedups compare runs made side by side).
+    detectors = {"pyscenedetect": lambda: pyscenedetect_cuts(path),
+                 "vidseek": lambda: detect_shots(path),
+                 "vidseek_one_process": lambda: detect_shots(path, workers=1)}
+    shot_runs: dict[str, list[float]] = {name: [] for name in detectors}
+    found = {}
+    for _ in range(args.repeats):
+        for name, detect in detectors.items():
+            started = time.perf_counter()
+            found[name] = detect()
+            shot_runs[name].append(time.perf_counter() - started)
+    psd_runs, our_runs, one_runs = shot_runs.values()
+    psd_s, our_s, one_s = (statistics.median(runs) for runs in shot_runs.values())
+    psd_cuts, our_shots, one_shots = found.values()
     assert one_shots == our_shots, "one process and several must agree"
     psd_score = boundary_f1(psd_cuts, expected)
     our_score = boundary_f1([s.start for s in our_shots[1:]], expected)
@@ -182,6 +194,8 @@ def main() -> None:
         "gradual": sum(b.kind != "cut" for b in truth.boundaries),
         "pyscenedetect_s": psd_s, "vidseek_s": our_s, "speedup": psd_s / our_s,
         "vidseek_one_process_s": one_s, "speedup_one_process": psd_s / one_s,
+        "speedup_each_repeat": [p / o for p, o in zip(psd_runs, our_runs)],
+        "speedup_one_process_each_repeat": [p / o for p, o in zip(psd_runs, one_runs)],
         "pyscenedetect": _score(psd_score),
         "vidseek": _score(our_score),
         "runs": {"pyscenedetect": psd_runs, "vidseek": our_runs, "vidseek_one_process": one_runs},

@@ -84,3 +84,25 @@ def test_detector_ignores_out_of_order_frames():
     for i in range(20, 40):
         detector.add(i * 0.1, white)
     assert [round(b.time, 3) for b in detector.boundaries()] == [2.0]
+
+
+@pytest.mark.parametrize("shape", [(36, 64), (37, 65), (5, 7), (360, 640)])
+def test_features_equal_plain_numpy(shape):
+    """The detector's features (computed with few numpy calls, for speed) are exactly the
+    colour histogram and block means written the plain way."""
+    import numpy as np
+
+    from vidseek.media.shots import _features
+
+    h, w = shape
+    image = np.random.default_rng(h * w).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    hist, grey = _features(image)
+    top = image.astype(np.intp) >> 6
+    codes = top[..., 0] * 16 + top[..., 1] * 4 + top[..., 2]
+    expected = np.bincount(codes.ravel(), minlength=64).astype(np.float32)
+    assert np.array_equal(hist, expected / np.float32(h * w))
+    bh, bw = max(1, h // 9), max(1, w // 16)
+    crop = image[: bh * (h // bh), : bw * (w // bw)].astype(np.float32).sum(axis=2)
+    means = crop.reshape(h // bh, bh, w // bw, bw).mean(axis=(1, 3)) / 3
+    assert grey.dtype == np.float32
+    assert np.array_equal(grey, means)
