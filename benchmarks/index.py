@@ -10,6 +10,7 @@ straightforward script would: decode every frame, OCR one frame per second, run 
 the whole audio, one after another, with the same models.
 
     python benchmarks/index.py [--minutes 10 60] [--naive-minutes 10] [--out PATH]
+                               [--keep-libraries DIR [--search-kept]]
     python benchmarks/index.py --analyzers [--minutes 10] [--out PATH]
 
 The analyzer costs are measured on two 10-minute videos: the lecture, and "mixed" footage
@@ -17,6 +18,10 @@ The analyzer costs are measured on two 10-minute videos: the lecture, and "mixed
 signs and speech). Each analyzer runs alone in a fresh process (seconds per hour of video),
 then the embedded index (shots, speech, text) runs with and without faces and objects. The
 object and scene tagger needs the model files of ../shared/models (or $VIDSEEK_MODELS).
+
+With ``--keep-libraries DIR`` each video's library is kept in ``DIR/<video name>``;
+``--search-kept`` then searches those libraries for the lecture's own slide titles and
+sentences (R@1 and the latency of `Library.search`) instead of indexing.
 
 Prints a table and writes JSON (benchmarks/results/index.json, or analyzers.json).
 """
@@ -27,6 +32,7 @@ import argparse
 import json
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -136,6 +142,44 @@ def child_naive(path: Path) -> dict:
             "observations": {"text lines read": lines, "speech segments": said}}
 
 
+def search_kept(path: Path, library: Path, queries: int = 20) -> dict:
+    """Search a kept index of a lecture for its own words, in this process: unique slide
+    titles ("SLIDE 123") and spoken sentences (the prose repeats over long videos, so a hit
+    on any time the sentence is said counts). R@1: the first moment overlaps the truth.
+    Latency: median and p95 of `Library.search` after one warm-up query."""
+    from vidseek.library import Library
+    from vidseek.synth import truth_path
+
+    truth = json.loads(truth_path(path).read_text())
+    titles = [t for t in truth["texts"] if t["text"].startswith("SLIDE ")]
+    said: dict[str, list[dict]] = {}
+    for line in truth["speech"]:
+        said.setdefault(line["text"], []).append(line)
+    pick = np.random.default_rng(0)
+    asked = {
+        "text": [(t["text"], [t]) for t in pick.permutation(titles)[:queries]],
+        "speech": [(text, said[text]) for text in
+                   pick.permutation(sorted(said))[:queries]],
+    }
+    result: dict = {"video": path.name}
+    seconds = []
+    with Library(library, create=False) as lib:
+        lib.search("warm-up")
+        for kind, pairs in asked.items():
+            hits = 0
+            for query, spans in pairs:
+                started = time.perf_counter()
+                found = lib.search(query, kinds=[kind], k=1)
+                seconds.append(time.perf_counter() - started)
+                hits += bool(found) and any(found[0].start < s["end"] and s["start"] < found[0].end
+                                            for s in spans)
+            result[f"{kind}_r1"] = hits / max(1, len(pairs))
+            result[f"{kind}_queries"] = len(pairs)
+    result["search_ms_p50"] = 1000 * float(np.median(seconds))
+    result["search_ms_p95"] = 1000 * float(np.percentile(seconds, 95))
+    return result
+
+
 def measure(mode: str, path: Path, library: Path | None = None, analyzers: str = "") -> dict:
     """Run one measurement in a fresh process and read its peak RSS."""
     args = [sys.executable, __file__, "--child", mode, str(path)]
@@ -153,6 +197,11 @@ def main() -> None:
     parser.add_argument("--naive-minutes", type=float, default=10)
     parser.add_argument("--video-dir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--out", type=Path, default=HERE / "results" / "index.json")
+    parser.add_argument("--keep-libraries", type=Path, metavar="DIR",
+                        help="index into DIR/<video name> and keep it (else a temporary folder)")
+    parser.add_argument("--search-kept", action="store_true",
+                        help="search the libraries kept in --keep-libraries for the --minutes "
+                             "videos (their slide titles and sentences) instead of indexing")
     parser.add_argument("--analyzers", action="store_true",
                         help="measure each analyzer's cost per hour of video instead")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -169,11 +218,29 @@ def main() -> None:
     if args.analyzers:
         analyzer_costs(args)
         return
+    if args.search_kept:
+        if not args.keep_libraries:
+            parser.error("--search-kept needs --keep-libraries DIR")
+        found = []
+        for minutes in args.minutes:
+            path = make(args.video_dir, minutes)
+            found.append({"minutes": minutes,
+                          **search_kept(path, args.keep_libraries / path.stem)})
+            print(json.dumps(found[-1]), flush=True)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"searches": found}, indent=2))
+        print(f"wrote {args.out}")
+        return
     rows = []
     for minutes in args.minutes:
         path = make(args.video_dir, minutes)
-        with tempfile.TemporaryDirectory() as library:
-            result = measure("vidseek", path, Path(library))
+        if args.keep_libraries:  # to search them afterwards
+            library = args.keep_libraries / path.stem
+            shutil.rmtree(library, ignore_errors=True)
+            result = measure("vidseek", path, library)
+        else:
+            with tempfile.TemporaryDirectory() as library:
+                result = measure("vidseek", path, Path(library))
         rows.append({"video": path.name, "minutes": minutes, "pipeline": "vidseek", **result})
         if minutes == args.naive_minutes:
             rows.append({"video": path.name, "minutes": minutes, "pipeline": "naive",
