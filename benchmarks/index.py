@@ -147,6 +147,7 @@ def search_kept(path: Path, library: Path, queries: int = 20) -> dict:
     titles ("SLIDE 123") and spoken sentences (the prose repeats over long videos, so a hit
     on any time the sentence is said counts). R@1: the first moment overlaps the truth.
     Latency: median and p95 of `Library.search` after one warm-up query."""
+    from vidseek.eval.metrics import temporal_iou
     from vidseek.library import Library
     from vidseek.synth import truth_path
 
@@ -171,8 +172,9 @@ def search_kept(path: Path, library: Path, queries: int = 20) -> dict:
                 started = time.perf_counter()
                 found = lib.search(query, kinds=[kind], k=1)
                 seconds.append(time.perf_counter() - started)
-                hits += bool(found) and any(found[0].start < s["end"] and s["start"] < found[0].end
-                                            for s in spans)
+                hits += bool(found) and any(
+                    temporal_iou((found[0].start, found[0].end), (s["start"], s["end"])) > 0
+                    for s in spans)
             result[f"{kind}_r1"] = hits / max(1, len(pairs))
             result[f"{kind}_queries"] = len(pairs)
     result["search_ms_p50"] = 1000 * float(np.median(seconds))
