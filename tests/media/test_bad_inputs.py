@@ -328,3 +328,21 @@ def test_damaged_audio_is_transcribed_around_the_gap(corpus, indexed):
     result = results[str(corpus["40+ undecodable audio packets"][0])]
     assert result.status == "indexed" and "speech" in result.analyzers, result
     assert any("cannot be decoded" in note for note in result.warnings["speech"]), result
+
+
+def test_opening_a_long_file_hands_freed_memory_back(tmp_path, monkeypatch):
+    """An MP4 with many packets leaves freed tables in glibc's heaps when it opens; those
+    are handed back (malloc_trim). Here "many" is lowered to the small file's 48 frames."""
+    import vidseek.media._open as media_open
+
+    path = _tiny_video(tmp_path / "small.mp4")
+    trims = []
+    monkeypatch.setattr(media_open, "_return_freed_memory", lambda: trims.append(1))
+    monkeypatch.setattr(media_open, "_MANY_PACKETS", 1000)
+    media_open.open_input(path).close()
+    assert trims == []
+    monkeypatch.setattr(media_open, "_MANY_PACKETS", 47)
+    media_open.open_input(path).close()
+    assert trims == [1]
+    monkeypatch.undo()
+    media_open._return_freed_memory()  # the real call, on this platform: no error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vidseek.eval.metrics import boundary_f1
-from vidseek.media import ShotDetector, VideoReader, detect_shots
+from vidseek.media import ShotDetector, VideoReader, boundaries_in, detect_shots, probe
 from vidseek.synth import Script, ShotSpec, build, random_script
 
 
@@ -35,6 +35,27 @@ def test_parts_in_parallel_agree_with_one_pass(tmp_path):
     path = tmp_path / "video.mp4"
     build(script, path)
     assert detect_shots(path, workers=2) == detect_shots(path, workers=1)
+
+
+def test_boundaries_given_the_probe_result_open_the_file_once(tmp_path, monkeypatch):
+    """Indexing has probed the video already; opening it again costs a long MP4 ~100 MB of
+    FFmpeg's tables. The boundaries are those found without the probe result."""
+    script = random_script(40, seed=5, width=320, height=180, fps=25.0, with_speech=False,
+                           audio=False)
+    path = tmp_path / "video.mp4"
+    build(script, path)
+    info = probe(path)
+    alone = boundaries_in(path, 0.0, info.duration)
+    assert alone
+
+    import vidseek.media._open as media_open
+
+    opened = []
+    real_open = media_open.av.open
+    monkeypatch.setattr(media_open.av, "open",
+                        lambda *a, **k: opened.append(a) or real_open(*a, **k))
+    assert boundaries_in(path, 0.0, info.duration, info=info) == alone
+    assert len(opened) == 1
 
 
 def test_cuts_are_frame_exact(tmp_path):

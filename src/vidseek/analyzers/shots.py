@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from vidseek.media import ShotBoundary, ShotDetector, boundaries_in, join_boundaries
+from vidseek.media import MediaInfo, ShotBoundary, ShotDetector, boundaries_in, join_boundaries
 from vidseek.types import Observation
 
 __all__ = ["ShotsAnalyzer"]
@@ -28,10 +28,11 @@ class ShotsAnalyzer:
         self.settings = (detector or ShotDetector()).settings
 
     def boundaries(self, path: str | Path, start: float, end: float,
-                   progress: Callable[[float], None] | None = None) -> list[ShotBoundary]:
+                   progress: Callable[[float], None] | None = None,
+                   info: MediaInfo | None = None) -> list[ShotBoundary]:
         """Boundaries whose time lies in ``[start, end)``; ``progress`` gets the seconds done
-        past ``start``."""
-        return boundaries_in(path, start, end, self.settings, progress)
+        past ``start``; ``info`` is the video's probe result, when known."""
+        return boundaries_in(path, start, end, self.settings, progress, info)
 
     def shots(self, found: Iterable[ShotBoundary], duration: float) -> list[tuple[float, float]]:
         """The shots ``(start, end)`` covering ``[0, duration]``, from the boundaries of

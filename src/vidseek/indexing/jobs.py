@@ -153,7 +153,8 @@ def _shots(job: Job, models: LoadedModels, emit: Emit, position: Position,
     for name in job.names:
         try:
             outcome.boundaries = models.analyzer(name).boundaries(
-                job.path, start, job.chunk.end, lambda seconds: position(start + seconds))
+                job.path, start, job.chunk.end, lambda seconds: position(start + seconds),
+                job.info)
         except Exception as exc:  # noqa: BLE001
             outcome.errors[name] = error_text(exc)
 

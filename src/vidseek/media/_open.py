@@ -7,8 +7,11 @@ sync and a stream that starts late keeps its offset. Integer pts and time bases 
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import errno
 import os
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -36,7 +39,7 @@ def open_input(path: str | Path) -> av.container.InputContainer:
     if os.path.getsize(path) == 0:
         raise MediaError(path, "the file is empty (0 bytes)")
     try:
-        return av.open(str(path), metadata_errors="ignore")
+        container = av.open(str(path), metadata_errors="ignore")
     except av.FFmpegError as exc:
         raise MediaError(
             path,
@@ -45,6 +48,22 @@ def open_input(path: str | Path) -> av.container.InputContainer:
         ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise MediaError(path, f"cannot be opened ({exc})") from exc
+    if sum(s.frames for s in container.streams) > _MANY_PACKETS:
+        _return_freed_memory()
+    return container
+
+
+# MP4/MOV demuxing builds a table entry for every packet when the file opens (~50 bytes
+# each) and leaves memory it freed on the way inside glibc's heaps: 25 MB per open of a
+# 10-hour video (2 million packets), measured. Indexing opens a file in several passes at
+# once, so for long files that memory is handed back to the system.
+_MANY_PACKETS = 200_000
+
+
+def _return_freed_memory() -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):  # AttributeError: not glibc
+            ctypes.CDLL(None).malloc_trim(0)
 
 
 def ffmpeg_reason(exc: BaseException) -> str:

@@ -22,13 +22,18 @@ import bisect
 import functools
 import multiprocessing
 import os
+from array import array
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from vidseek.media.probe import MediaInfo
 
 __all__ = [
     "DETECTION_SIZE",
@@ -72,13 +77,6 @@ class ShotBoundary:
     """Strength in [0, 1]."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Step:
-    time: float
-    change: float  # step change from the previous frame, in [0, 1]
-    colour: float  # its colour-histogram part
-
-
 class ShotDetector:
     """Incremental shot-boundary detector. Feed frames in time order with :meth:`add`, then
     read :meth:`boundaries` or :meth:`shots`.
@@ -115,9 +113,14 @@ class ShotDetector:
         self.window = window
         self.steady_ratio = steady_ratio
         self.min_shot = min_shot
-        self._steps: list[_Step] = []
-        self._slow: list[tuple[float, float]] = []  # (centre, distance) across steady sides
-        self._across: list[tuple[float, float]] = []  # (centre, distance) in any case
+        # One entry per frame, as packed doubles (48 bytes a frame) rather than Python
+        # objects: the shot pass over a 10-hour video peaked 55 MB lower (benchmarks.md).
+        self._times = array("d")  # of the frames
+        self._change = array("d")  # step change from the previous frame, in [0, 1]
+        self._colour = array("d")  # its colour-histogram part
+        self._centres = array("d")  # of the slow-change signal (see _add_slow)...
+        self._across = array("d")  # ...its distance in any case...
+        self._slow = array("d")  # ...and where both sides are steady (else 0)
         self._recent_times: list[float] = []  # the last 4 windows of frames
         self._recent_hists: list[np.ndarray] = []
         self._last: tuple[np.ndarray, np.ndarray] | None = None
@@ -134,11 +137,16 @@ class ShotDetector:
             diff = np.abs(grey - self._last[1])
             # the float32 mean, as ndarray.mean gives it, without its Python wrapper
             layout = float(np.float32(float(np.add.reduce(diff, axis=None)) / diff.size)) / 255.0
-            self._steps.append(_Step(time, 0.5 * colour + 0.5 * min(1.0, 3.0 * layout), colour))
+            self._step(time, 0.5 * colour + 0.5 * min(1.0, 3.0 * layout), colour)
         else:
-            self._steps.append(_Step(time, 0.0, 0.0))
+            self._step(time, 0.0, 0.0)
         self._last = (hist, grey)
         self._add_slow(time, hist)
+
+    def _step(self, time: float, change: float, colour: float) -> None:
+        self._times.append(time)
+        self._change.append(change)
+        self._colour.append(colour)
 
     def _add_slow(self, time: float, hist: np.ndarray) -> None:
         """Record the slow-change signal centred ``2 * window`` before ``time``.
@@ -165,13 +173,14 @@ class ShotDetector:
 
         outer_left, left, right = at(time - 4 * w), at(time - 3 * w), at(time - w)
         across = _distance(left, right)
-        self._across.append((time - 2 * w, across))
+        self._centres.append(time - 2 * w)
+        self._across.append(across)
         if across >= self.gradual_threshold and across >= self.steady_ratio * max(
             _distance(outer_left, left), _distance(right, hist)
         ):
-            self._slow.append((time - 2 * w, across))
+            self._slow.append(across)
         else:
-            self._slow.append((time - 2 * w, 0.0))
+            self._slow.append(0.0)
 
     def boundaries(self) -> list[ShotBoundary]:
         """Boundaries found so far, in time order."""
@@ -185,9 +194,8 @@ class ShotDetector:
         return shots_between(self.boundaries(), duration)
 
     def _cuts(self) -> list[ShotBoundary]:
-        steps = self._steps
-        times = np.array([s.time for s in steps])
-        change = np.array([s.change for s in steps])
+        times = np.array(self._times, np.float64)
+        change = np.array(self._change, np.float64)
         cuts = []
         for i in np.flatnonzero(change >= self.cut_threshold):
             near = (np.abs(times - times[i]) <= 1.0) & (np.abs(np.arange(len(times)) - i) > 1)
@@ -204,30 +212,31 @@ class ShotDetector:
     def _inside_gradual(self, i: int) -> bool:
         """A big step that is only part of a larger change (a fast fade) is not a cut. A cut
         makes the colour change across the window in one step, between steady neighbours."""
-        if not self._across:
+        centres, change = self._centres, self._change
+        if not centres:
             return False
-        steps = self._steps
-        t = steps[i].time
-        k = bisect.bisect_left(self._across, (t,))
-        centre, across = min(self._across[max(0, k - 1) : k + 1], key=lambda c: abs(c[0] - t))
-        if abs(centre - t) > self.window / 2 or across < self.gradual_threshold:
+        t = self._times[i]
+        k = bisect.bisect_left(centres, t)
+        j = min(range(max(0, k - 1), min(k + 1, len(centres))), key=lambda j: abs(centres[j] - t))
+        across = self._across[j]
+        if abs(centres[j] - t) > self.window / 2 or across < self.gradual_threshold:
             return False
-        neighbours = max(steps[i - 1].change, steps[i + 1].change if i + 1 < len(steps) else 0)
-        return steps[i].colour < 0.35 * across or neighbours >= 0.5 * steps[i].change
+        neighbours = max(change[i - 1], change[i + 1] if i + 1 < len(change) else 0)
+        return self._colour[i] < 0.35 * across or neighbours >= 0.5 * change[i]
 
     def _is_flash(self, i: int) -> bool:
         """A one-frame change that comes straight back (camera flash, glitch) is not a cut."""
-        steps = self._steps
+        times, change = self._times, self._change
         return (
-            i + 1 < len(steps)
-            and steps[i + 1].time - steps[i].time < 0.15
-            and steps[i + 1].change >= 0.8 * steps[i].change
+            i + 1 < len(times)
+            and times[i + 1] - times[i] < 0.15
+            and change[i + 1] >= 0.8 * change[i]
         )
 
     def _graduals(self, cuts: list[ShotBoundary]) -> list[ShotBoundary]:
         found = []
         run: list[tuple[float, float]] = []
-        for centre, distance in [*self._slow, (np.inf, 0.0)]:
+        for centre, distance in chain(zip(self._centres, self._slow), [(np.inf, 0.0)]):
             if distance >= self.gradual_threshold:
                 run.append((centre, distance))
                 continue
@@ -390,6 +399,7 @@ def boundaries_in(
     end: float,
     settings: dict | None = None,
     progress: Callable[[float], None] | None = None,
+    info: MediaInfo | None = None,
 ) -> list[ShotBoundary]:
     """Boundaries whose time lies in [start, end), reading some context on either side, so
     that the boundaries of consecutive ranges together equal those of one pass (join them
@@ -401,12 +411,14 @@ def boundaries_in(
         end: end (exclusive), seconds.
         settings: a :class:`ShotDetector`'s settings (default: the defaults).
         progress: called with how many seconds past ``start`` are done.
+        info: the video's `probe` result, when the caller has it (saves opening the file
+            once more: a long MP4's tables cost ~100 MB per open file).
     """
     from vidseek.media.frames import VideoReader
 
     detector = ShotDetector(**(settings or ShotDetector().settings))
     margin = _context_seconds(detector)
-    with VideoReader(path, analysis=True) as reader:
+    with VideoReader(path, info=info, analysis=True) as reader:
         frames = reader.frames(
             start=max(0.0, start - margin), end=end + margin, size=DETECTION_SIZE,
             reference_only=True,
