@@ -10,7 +10,7 @@ straightforward script would: decode every frame, OCR one frame per second, run 
 the whole audio, one after another, with the same models.
 
     python benchmarks/index.py [--minutes 10 60] [--naive-minutes 10] [--out PATH]
-                               [--keep-libraries DIR [--search-kept]]
+                               [--only NAMES] [--keep-libraries DIR [--search-kept]]
     python benchmarks/index.py --analyzers [--minutes 10] [--out PATH]
 
 The analyzer costs are measured on two 10-minute videos: the lecture, and "mixed" footage
@@ -206,6 +206,8 @@ def main() -> None:
                              "videos (their slide titles and sentences) instead of indexing")
     parser.add_argument("--analyzers", action="store_true",
                         help="measure each analyzer's cost per hour of video instead")
+    parser.add_argument("--only", metavar="NAMES", default="",
+                        help="index with these analyzers only (comma-separated, e.g. shots)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -239,10 +241,10 @@ def main() -> None:
         if args.keep_libraries:  # to search them afterwards
             library = args.keep_libraries / path.stem
             shutil.rmtree(library, ignore_errors=True)
-            result = measure("vidseek", path, library)
+            result = measure("vidseek", path, library, args.only)
         else:
             with tempfile.TemporaryDirectory() as library:
-                result = measure("vidseek", path, Path(library))
+                result = measure("vidseek", path, Path(library), args.only)
         rows.append({"video": path.name, "minutes": minutes, "pipeline": "vidseek", **result})
         if minutes == args.naive_minutes:
             rows.append({"video": path.name, "minutes": minutes, "pipeline": "naive",
