@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -238,13 +239,11 @@ def main() -> None:
     rows = []
     for minutes in args.minutes:
         path = make(args.video_dir, minutes)
-        if args.keep_libraries:  # to search them afterwards
-            library = args.keep_libraries / path.stem
-            shutil.rmtree(library, ignore_errors=True)
-            result = measure("vidseek", path, library, args.only)
-        else:
-            with tempfile.TemporaryDirectory() as library:
-                result = measure("vidseek", path, Path(library), args.only)
+        kept = args.keep_libraries / path.stem if args.keep_libraries else None
+        if kept is not None:  # to search it afterwards
+            shutil.rmtree(kept, ignore_errors=True)
+        with nullcontext(kept) if kept else tempfile.TemporaryDirectory() as library:
+            result = measure("vidseek", path, Path(library), args.only)
         rows.append({"video": path.name, "minutes": minutes, "pipeline": "vidseek", **result})
         if minutes == args.naive_minutes:
             rows.append({"video": path.name, "minutes": minutes, "pipeline": "naive",

@@ -54,7 +54,7 @@ def open_input(path: str | Path) -> av.container.InputContainer:
 
 
 # MP4/MOV demuxing builds a table entry for every packet when the file opens (~50 bytes
-# each) and leaves memory it freed on the way inside glibc's heaps: 25 MB per open of a
+# each) and leaves memory it freed on the way inside glibc's heaps: ~27 MB per open of a
 # 10-hour video (2 million packets), measured. Indexing opens a file in several passes at
 # once, so for long files that memory is handed back to the system.
 _MANY_PACKETS = 200_000

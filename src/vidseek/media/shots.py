@@ -412,7 +412,7 @@ def boundaries_in(
         settings: a :class:`ShotDetector`'s settings (default: the defaults).
         progress: called with how many seconds past ``start`` are done.
         info: the video's `probe` result, when the caller has it (saves opening the file
-            once more: a long MP4's tables cost ~100 MB per open file).
+            once more: a long MP4's tables cost ~80 MB per open file).
     """
     from vidseek.media.frames import VideoReader
 
