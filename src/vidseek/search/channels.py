@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -68,9 +70,14 @@ class Hit:
         return (o.video_id, o.kind, o.start, o.end, o.text, self.model)
 
 
-def text_hits(store: Store, query: str, query_vector: np.ndarray, background: Background, *,
-              video_id: str | None, kinds: Iterable[str], limit: int) -> list[Hit]:
+def text_hits(store: Store, query: str, query_vector: Callable[[], np.ndarray],
+              background: Background, *, video_id: str | None, kinds: Iterable[str],
+              limit: int) -> list[Hit]:
     """Full-text and text-vector candidates for ``query``, merged (one hit per observation).
+
+    ``query_vector()`` gives the query's embedding. It is called in another thread, which
+    then searches the text vectors while this one runs the full-text search (the embedder
+    and LanceDB leave the GIL): the query's words are searched while its vector is made.
 
     Features: ``cosine`` (query and passage vectors), ``relative`` (the cosine less the
     mean of how similar the query and the passage usually are to unrelated texts: CSLS,
@@ -84,11 +91,11 @@ def text_hits(store: Store, query: str, query_vector: np.ndarray, background: Ba
     kinds = list(kinds)
     if not kinds:
         return []
-    vector = np.asarray(query_vector, dtype=np.float32)
-    hits = _candidates(store, query, vector, background, video_id=video_id, kinds=kinds,
+    hits = _candidates(store, query, query_vector, background, video_id=video_id, kinds=kinds,
                        limit=limit)
     every = hits if set(kinds) >= set(TEXT_KINDS) else _candidates(
-        store, query, vector, background, video_id=video_id, kinds=TEXT_KINDS, limit=limit)
+        store, query, query_vector, background, video_id=video_id, kinds=TEXT_KINDS,
+        limit=limit)
     if every:
         # an answer stands out from the other candidates; the best of nothing does not
         usual = float(np.median(sorted((h.features["relative"] for h in every),
@@ -98,13 +105,24 @@ def text_hits(store: Store, query: str, query_vector: np.ndarray, background: Ba
     return hits
 
 
-def _candidates(store: Store, query: str, vector: np.ndarray, background: Background, *,
-                video_id: str | None, kinds: Iterable[str], limit: int) -> list[Hit]:
+def _candidates(store: Store, query: str, query_vector: Callable[[], np.ndarray],
+                background: Background, *, video_id: str | None, kinds: Iterable[str],
+                limit: int) -> list[Hit]:
     """The full-text and vector candidates of some kinds, with every feature but
     ``distinct``."""
     kinds = list(kinds)
     words = content_words(query)
     found: dict[tuple, Hit] = {}
+    fts_query = " ".join(_FTS_WORD.findall(query))  # punctuation would be query syntax
+    # a thread per search, not a pool: a pool's idle thread would not survive a fork
+    with ThreadPoolExecutor(1, thread_name_prefix="vidseek-search") as beside:
+        by_meaning = beside.submit(_nearest, store, query_vector, video_id=video_id,
+                                   kinds=kinds, limit=limit)
+        # A missing full-text index is rebuilt by the store, or is a StoreError: a search
+        # never quietly runs on vectors alone.
+        by_words = store.text_search(fts_query, video_id=video_id, kinds=kinds,
+                                     limit=limit) if fts_query else []
+        vector, nearest = by_meaning.result()
 
     def add(obs: Observation, channel: str, cosine: float) -> None:
         if not _FTS_WORD.search(obs.text):  # "." and the like: nothing said or shown
@@ -118,15 +136,9 @@ def _candidates(store: Store, query: str, vector: np.ndarray, background: Backgr
         })
         found.setdefault(hit.key, hit)
 
-    fts_query = " ".join(_FTS_WORD.findall(query))  # punctuation would be query syntax
-    if fts_query:
-        # A missing full-text index is rebuilt by the store, or is a StoreError: a search
-        # never quietly runs on vectors alone.
-        for obs, _ in store.text_search(fts_query, video_id=video_id, kinds=kinds,
-                                        limit=limit):
-            cosine = float(np.dot(vector, obs.vector)) if obs.vector is not None else 0.0
-            add(obs, "words", cosine)
-    for obs, similarity in store.nearest(vector, video_id=video_id, kinds=kinds, limit=limit):
+    for obs, _ in by_words:
+        add(obs, "words", float(np.dot(vector, obs.vector)) if obs.vector is not None else 0.0)
+    for obs, similarity in nearest:
         add(obs, "meaning", similarity)
     hits = list(found.values())
     passages = np.asarray([h.observation.vector or np.zeros(len(vector)) for h in hits],
@@ -135,6 +147,13 @@ def _candidates(store: Store, query: str, vector: np.ndarray, background: Backgr
     for hit, passage_level in zip(hits, background.passage_levels(passages)):
         hit.features["relative"] = hit.features["cosine"] - (query_level + passage_level) / 2
     return hits
+
+
+def _nearest(store: Store, query_vector: Callable[[], np.ndarray], **where: Any
+             ) -> tuple[np.ndarray, list[tuple[Observation, float]]]:
+    """The query's vector and the observations nearest to it."""
+    vector = np.asarray(query_vector(), dtype=np.float32)
+    return vector, store.nearest(vector, **where)
 
 
 def space_hits(store: Store, space: str, vector: np.ndarray, *, model: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ a search's work (about a second); it leaves room for a question and one option, 
 answerers search together (see :data:`vidseek.library.MAX_QUESTION_CHARS`)."""
 MAX_K = 1000
 """Moments one search may return."""
+QUERY_VECTORS_KEPT = 256
+"""Query embeddings a searcher keeps, newest used first: a query searched again (another
+page, other videos or kinds, an agent's repeated search) skips its embedding, which is about
+a third of a search's time."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class Searcher:
         self._reranker = reranker
         self.calibration = calibration or load_calibration()
         self._background_vectors: Background | None = None
+        self._query_vector = functools.lru_cache(maxsize=QUERY_VECTORS_KEPT)(self._embed_query)
 
     def search(self, query: str | None = None, *, videos: Iterable[str] | None = None,
                kinds: Iterable[str] | None = None, k: int = 10,
@@ -104,7 +110,8 @@ class Searcher:
         """
         hits = self.hits(query, videos=videos, kinds=kinds, k=k, image=image)
         threshold = self.calibration.threshold if threshold is None else threshold
-        return fuse(hits, threshold=threshold, k=k, path_of=self._path)
+        paths = self.store.video_paths()
+        return fuse(hits, threshold=threshold, k=k, path_of=paths.__getitem__)
 
     def hits(self, query: str | None = None, *, videos: Iterable[str] | None = None,
              kinds: Iterable[str] | None = None, k: int = 10,
@@ -122,8 +129,7 @@ class Searcher:
         text_spaces = any(space.startswith(IMAGE_TEXT_FAMILIES) for space in spaces)
         encoders = self._encoders() if picture is not None or text_spaces else []
         text_kinds = [kind for kind in TEXT_KINDS if wanted is None or kind in wanted]
-        query_vector = self._text_embedder().queries([query])[0] if query else None
-        background = self._background() if query else None
+        background = self._background() if query and text_kinds else None
         space_vectors: list[tuple[SpaceEncoder, np.ndarray]] = []
         for encoder in encoders:
             if encoder.space not in spaces:
@@ -136,8 +142,9 @@ class Searcher:
                     space_vectors.append((encoder, vector))
         hits: list[Hit] = []
         for vid in video_ids:
-            if query_vector is not None:
-                hits += text_hits(self.store, query, query_vector, background,
+            if background is not None:
+                hits += text_hits(self.store, query,
+                                  functools.partial(self._query_vector, query), background,
                                   video_id=vid, kinds=text_kinds, limit=limit)
             for encoder, vector in space_vectors:
                 hits += space_hits(self.store, encoder.space, vector, model=encoder.model,
@@ -164,6 +171,11 @@ class Searcher:
             hit.score = self.calibration.probability("rerank", hit.features)
         return [h for h in hits if id(h) not in rest]
 
+    def _embed_query(self, query: str) -> np.ndarray:
+        vector = self._text_embedder().queries([query])[0]
+        vector.setflags(write=False)  # shared by every search of the same words
+        return vector
+
     def _background(self) -> Background:
         """The embedded background texts, cached in the library per embedder."""
         if self._background_vectors is None:
@@ -171,9 +183,6 @@ class Searcher:
             self._background_vectors = Background.load_or_make(
                 embedder, self.store.path / "cache")
         return self._background_vectors
-
-    def _path(self, video_id: str) -> str:
-        return self.store.video(video_id).paths[-1]
 
 
 def check_query(query: str | None, k: int = 10, *, image: bool = False) -> str:

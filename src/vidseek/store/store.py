@@ -310,6 +310,11 @@ class Store:
         """Every video in the library, oldest first."""
         return [v.model_copy(deep=True) for v in self._videos_by_id().values()]
 
+    def video_paths(self) -> dict[str, str]:
+        """Each video's newest path, by id: what a search shows with its moments (one lookup
+        per search, not one per moment)."""
+        return {video_id: v.paths[-1] for video_id, v in self._videos_by_id().items()}
+
     def video(self, query: str | Path, *, open_files: bool = True) -> VideoRecord:
         """Find one video by id, path, file name or unique id prefix (see
         :func:`vidseek.store.lookup.find_video` for the order).
