@@ -37,16 +37,19 @@ class RunWriter:
             self.run = store.begin(video_id, analyzer, version)
         self.rows = 0
         self._batch: list[Observation] = []
+        self._adding = threading.Lock()  # parts of one video's audio add at the same time
 
     def add(self, observations: Iterable[Observation]) -> None:
-        for obs in observations:
-            self._batch.append(obs)
-            if len(self._batch) >= EMBED_BATCH:
-                self._flush()
+        with self._adding:
+            for obs in observations:
+                self._batch.append(obs)
+                if len(self._batch) >= EMBED_BATCH:
+                    self._flush()
 
     def commit(self) -> int:
         """Commit the run; returns the rows written."""
-        self._flush()
+        with self._adding:
+            self._flush()
         with self.lock:
             self.run.commit()
         return self.rows

@@ -29,6 +29,7 @@ from vidseek.indexing.plan import Job
 from vidseek.models.registry import ModelSpecs
 
 __all__ = [
+    "AUDIO_PARTS",
     "CHUNK_SECONDS",
     "FAULTS_ENV",
     "MAX_RETRIES",
@@ -43,6 +44,12 @@ CHUNK_SECONDS = 600.0
 """Default chunk length on Ray: long enough that a chunk's fixed costs (a worker decoding
 audio up to its start, re-reading shot context) stay small, short enough to spread an hour
 over cores."""
+AUDIO_PARTS = 2
+"""Parts the audio of a video (of at least two
+:data:`~vidseek.indexing.plan.AUDIO_PART_SECONDS`) is analysed in locally, side by side.
+Speech is the slowest analyzer; in one part it kept one core busy long after the frame pass
+had finished. The parts are cut where one pass would cut its windows, so the transcript is
+the same (each part decodes the audio up to its end)."""
 MAX_RETRIES = 2
 """Retries of a failed Ray task before its analyzers are reported as failed."""
 FAULTS_ENV = "VIDSEEK_RAY_FAULTS"
@@ -56,6 +63,9 @@ class Executor(Protocol):
     """Split videos into chunks of about this length (0: never)."""
     videos_at_once: int | None
     """Videos planned at once (None: all)."""
+    audio_parts: int
+    """Parts an unchunked video's audio is analysed in, side by side (see
+    :data:`AUDIO_PARTS`)."""
 
     def submit(self, job: Job, emit: Emit, position: Position) -> None: ...
 
@@ -68,11 +78,12 @@ class Executor(Protocol):
 class LocalExecutor:
     """Threads of this process: the heavy work happens in FFmpeg, CTranslate2, dlib and ONNX
     Runtime, which release the GIL, so a video's frame, audio and shot jobs use every core.
-    One video at a time, one chunk per video."""
+    One video at a time, one chunk per video, its audio in :data:`AUDIO_PARTS` parts."""
 
     streams = True
     chunk_seconds = 0.0
     videos_at_once = 1
+    audio_parts = AUDIO_PARTS
 
     def __init__(self, models: LoadedModels, workers: int = 4) -> None:
         self.models = models
@@ -159,6 +170,7 @@ class RayExecutor:
 
     streams = False
     videos_at_once = None
+    audio_parts = 1  # the audio follows the chunks
 
     def __init__(self, specs: ModelSpecs, *, address: str | None = None,
                  chunk_seconds: float = CHUNK_SECONDS, max_retries: int = MAX_RETRIES) -> None:

@@ -29,7 +29,7 @@ from vidseek.indexing.commit import RunWriter
 from vidseek.indexing.executors import Executor
 from vidseek.indexing.jobs import THUMBNAILS, Outcome, Position, error_text
 from vidseek.indexing.paths import expand_paths
-from vidseek.indexing.plan import Chunk, Job, first_jobs, plan_chunks
+from vidseek.indexing.plan import Chunk, Job, first_jobs, plan_chunks, plan_parts
 from vidseek.indexing.results import IndexReport, IndexResult
 from vidseek.indexing.stitch import stitch_audio, stitch_frames
 from vidseek.media import probe
@@ -213,7 +213,10 @@ class _Video:
         if not self.todo:
             return []
         self.chunks = plan_chunks(self.info.duration, self.executor.chunk_seconds)
-        jobs = first_jobs(self.path, self.vid, self.info, self.todo, self.chunks, frame_sizes)
+        audio_chunks = (plan_parts(self.info.duration, self.executor.audio_parts)
+                        if len(self.chunks) == 1 else None)
+        jobs = first_jobs(self.path, self.vid, self.info, self.todo, self.chunks, frame_sizes,
+                          audio_chunks)
         self.step = next((j.step for j in jobs if j.kind == "frames"), 1.0)
         for job in jobs:
             for name in job.names:

@@ -24,9 +24,13 @@ from typing import Literal
 from vidseek.analyzers.registry import REGISTRY
 from vidseek.media import MediaInfo
 
-__all__ = ["Chunk", "Job", "JobKind", "first_jobs", "frame_grid", "plan_chunks"]
+__all__ = ["AUDIO_PART_SECONDS", "Chunk", "Job", "JobKind", "first_jobs", "frame_grid",
+           "plan_chunks", "plan_parts"]
 
 JobKind = Literal["frames", "audio", "shots", "per_shot"]
+AUDIO_PART_SECONDS = 60.0
+"""Shortest part of a video's audio analysed apart (:func:`plan_parts`): a short video gains
+little, and each part decodes the audio from the start up to its end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,15 @@ def plan_chunks(duration: float, chunk_seconds: float) -> list[Chunk]:
     return [Chunk(k, count, a, b) for k, (a, b) in enumerate(zip(edges, edges[1:]))]
 
 
+def plan_parts(duration: float, parts: int) -> list[Chunk]:
+    """At most ``parts`` equal chunks of at least :data:`AUDIO_PART_SECONDS` covering
+    ``[0, duration]`` (one when the video is shorter than two such parts)."""
+    count = min(parts, int(duration // AUDIO_PART_SECONDS))
+    if count <= 1:
+        return [Chunk(0, 1, 0.0, duration)]
+    return plan_chunks(duration, duration / count)
+
+
 def frame_grid(start: float, end: float, step: float, duration: float) -> list[float]:
     """Times ``k * step`` in ``[start, end)``: the grid of one pass from 0, cut to a range."""
     first = math.ceil(start / step - 1e-9)
@@ -109,7 +122,8 @@ class Job:
 
 
 def first_jobs(path: Path, video_id: str, info: MediaInfo, due: list[str],
-               chunks: list[Chunk], frame_sizes: dict[str, tuple[float, int]]) -> list[Job]:
+               chunks: list[Chunk], frame_sizes: dict[str, tuple[float, int]],
+               audio_chunks: list[Chunk] | None = None) -> list[Job]:
     """The jobs that can start at once (all but ``per_shot``, which waits for the shots).
 
     Args:
@@ -119,14 +133,16 @@ def first_jobs(path: Path, video_id: str, info: MediaInfo, due: list[str],
         due: the analyzers to run.
         chunks: its chunks (see :func:`plan_chunks`).
         frame_sizes: ``(interval, size)`` of each due frame analyzer.
+        audio_chunks: the chunks of the chunked audio analyzers, when not ``chunks`` (see
+            :func:`plan_parts`).
     """
     whole = Chunk(0, 1, 0.0, info.duration)
 
     def job(kind: JobKind, names: list[str], chunk: Chunk, **more) -> Job:
         return Job(kind, str(path), video_id, info, tuple(names), chunk, **more)
 
-    def spread(names: list[str]) -> list[Chunk]:
-        return chunks if all(REGISTRY[n].chunked for n in names) else [whole]
+    def spread(names: list[str], over: list[Chunk] = chunks) -> list[Chunk]:
+        return over if all(REGISTRY[n].chunked for n in names) else [whole]
 
     jobs: list[Job] = []
     frames = [n for n in due if REGISTRY[n].kind == "frame"]
@@ -141,7 +157,7 @@ def first_jobs(path: Path, video_id: str, info: MediaInfo, due: list[str],
     audio: dict[tuple[Chunk, ...], list[str]] = {}
     for name in due:  # analyzers over the same ranges share one decode (indexing/fanout.py)
         if REGISTRY[name].kind == "audio":
-            audio.setdefault(tuple(spread([name])), []).append(name)
+            audio.setdefault(tuple(spread([name], audio_chunks or chunks)), []).append(name)
     for ranges, names in audio.items():
         jobs += [job("audio", names, c) for c in ranges]
     for name in due:

@@ -26,6 +26,7 @@ import importlib.util
 import math
 import os
 import shutil
+import threading
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -196,12 +197,14 @@ def _cached_hub_model(name: str) -> str | None:
         return None
 
 
-def load_whisper(ref: WhisperModelRef, *, cpu_threads: int = 2) -> Any:
+def load_whisper(ref: WhisperModelRef, *, cpu_threads: int = 2, workers: int = 1) -> Any:
     """Load a resolved model on the CPU with int8 weights.
 
     Args:
         ref: from `locate_model` (or `WhisperRecognizer.ref`).
-        cpu_threads: threads CTranslate2 may use.
+        cpu_threads: threads CTranslate2 may use for one transcription.
+        workers: transcriptions that may run at once (from as many Python threads); with
+            one, a second caller waits for the first.
 
     Returns:
         A ``faster_whisper.WhisperModel``.
@@ -216,7 +219,8 @@ def load_whisper(ref: WhisperModelRef, *, cpu_threads: int = 2) -> Any:
                                 "pip install faster-whisper") from exc
     try:
         return WhisperModel(ref.location, device="cpu", compute_type="int8",
-                            cpu_threads=cpu_threads, local_files_only=not ref.download)
+                            cpu_threads=cpu_threads, num_workers=workers,
+                            local_files_only=not ref.download)
     except Exception as exc:  # CTranslate2 and the Hub raise many unrelated types
         raise WhisperModelError(f"{ref.spec!r}: cannot load whisper model from "
                                 f"{ref.location}: {exc}") from exc
@@ -349,7 +353,9 @@ class WhisperRecognizer:
 
     Args:
         spec: a whisper spec (see `locate_model`).
-        cpu_threads: threads CTranslate2 may use.
+        cpu_threads: threads CTranslate2 may use for one transcription.
+        workers: transcriptions that may run at once, each from its own thread (indexing
+            transcribes the two halves of a long video side by side).
         window: longest window, seconds.
         search: how far back from `window` a cut may move to find a pause, seconds.
         language: language code, or None to let a multilingual model detect it per window
@@ -362,7 +368,7 @@ class WhisperRecognizer:
         WhisperModelError: the spec cannot be used (see `locate_model`).
     """
 
-    def __init__(self, spec: str = DEFAULT_SPEC, *, cpu_threads: int = 2,
+    def __init__(self, spec: str = DEFAULT_SPEC, *, cpu_threads: int = 1, workers: int = 2,
                  window: float = 60.0, search: float = 20.0, language: str | None = None,
                  beam_size: int = 5, split_pause: float | None = 1.5) -> None:
         if not 0 < search < window:
@@ -370,18 +376,23 @@ class WhisperRecognizer:
         self.ref = locate_model(spec)
         self.name = f"faster-whisper:{self.ref.name}"
         self.cpu_threads = cpu_threads
+        self.workers = workers
         self.window = window
         self.search = search
         self.language = language
         self.beam_size = beam_size
         self.split_pause = split_pause
         self._model: Any = None
+        self._loading = threading.Lock()
 
     @property
     def model(self) -> Any:
-        """The loaded ``faster_whisper.WhisperModel`` (loaded on first use)."""
-        if self._model is None:
-            self._model = load_whisper(self.ref, cpu_threads=self.cpu_threads)
+        """The loaded ``faster_whisper.WhisperModel`` (loaded on first use, once however
+        many threads ask at the same time)."""
+        with self._loading:
+            if self._model is None:
+                self._model = load_whisper(self.ref, cpu_threads=self.cpu_threads,
+                                           workers=self.workers)
         return self._model
 
     def transcribe(self, chunks: Iterable[AudioChunk], *, since: float = 0.0,
