@@ -99,13 +99,14 @@ def text_answer(library, path: Path, question, chat: str) -> dict:
     except AskError as exc:
         answer = exc.answer
     seconds = time.perf_counter() - started
+    first = {e.channel: e.score for e in answer.evidence[0].evidence} if answer.evidence else {}
     record = {"answer": answer.text, "found": answer.found, "confidence": answer.confidence,
               "seconds": seconds, "tokens": answer.cost.prompt_tokens
               + answer.cost.completion_tokens, "calls": answer.cost.model_calls,
               "evidence": [[m.start, m.end] for m in answer.evidence],
               # the search score of the line it cites: Library.ask's gate compares it
               # with the search threshold (TextAgent's `threshold`)
-              "evidence_score": answer.evidence[0].score if answer.evidence else 0.0}
+              "evidence_score": first.get("words", 0.0)}
     if isinstance(question, str):
         record.update(right=False, correct=not answer.found)
     else:

@@ -247,6 +247,14 @@ class Library:
                         encoders=lambda: query_encoders(self.loaded),
                         calibration=self._calibration(), reranker=reranker)
 
+    def _check_gate(self, model: str) -> Callable[[float, float], bool] | None:
+        """The text agent's gate for answers its model checked: the search calibration
+        fitted with that model as reranker, when there is one."""
+        from vidseek.agent.text import calibrated_gate
+
+        file = calibration_file(self.models.text_embedder, model)
+        return calibrated_gate(load_calibration(file)) if file.exists() else None
+
     def _calibration(self) -> Calibration:
         """The search calibration fitted for the library's text embedder and reranker."""
         reranker = self.models.reranker
@@ -352,7 +360,7 @@ class Library:
             if is_text_only(chat):
                 answerer = TextAgent(tools, chat, model_name=name, budget=budget,
                                      threshold=self.searcher.calibration.threshold,
-                                     on_step=on_step)
+                                     check_gate=self._check_gate(name), on_step=on_step)
             else:
                 answerer = Agent(tools, chat, model_name=name, budget=budget, on_step=on_step)
         try:

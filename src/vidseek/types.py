@@ -43,7 +43,8 @@ class Evidence(BaseModel):
 
     channel: str
     """How it matched: ``words`` (full text), ``meaning`` (text vectors), ``image``
-    (an image-embedding space), ``clip`` (an image-text space) or ``face``."""
+    (an image-embedding space), ``clip`` (an image-text space), ``face``, or ``check``
+    (the answering language model judged that the observation answers the question)."""
     kind: str
     """The kind of the observation that matched (``speech``, ``text``, ``visual``...)."""
     start: float

@@ -69,22 +69,31 @@ def tokens(text, probability=0.9):
 
 
 class ScriptedModel:
-    """A text-only chat model that replies from a script and records every call."""
+    """A text-only chat model that replies from a script and records every call; the agent's
+    one-token checks (does this line answer?) are answered by `verdict` (passage -> "yes" or
+    "no", default "no") and recorded in `checked`."""
 
     supports_images = False
     name = "scripted"
 
-    def __init__(self, *replies, max_context=None):
+    def __init__(self, *replies, max_context=None, verdict=lambda passage: "no"):
         self.replies = list(replies)
         self.calls = []
+        self.checked = []
+        self.verdict = verdict
         if max_context:
             self.max_context = max_context
 
     def chat(self, messages, *, max_tokens=None, temperature=0.0, tools=None,
              response_format=None, logprobs=None, grammar=None, timeout=None):
         self.calls.append({"messages": [m.to_dict() for m in messages], "grammar": grammar,
-                           "timeout": timeout, "logprobs": logprobs})
-        reply = self.replies.pop(0)
+                           "timeout": timeout, "logprobs": logprobs, "check": max_tokens == 1})
+        if max_tokens == 1:
+            passage = messages[-1].content.split("Passage: ", 1)[1]
+            self.checked.append(passage)
+            reply = self.verdict(passage)
+        else:
+            reply = self.replies.pop(0)
         if isinstance(reply, Exception):
             raise reply
         return ChatReply(reply, [], "stop", 100, 10, 0.1, "scripted",
@@ -95,7 +104,9 @@ class ScriptedModel:
 
 
 def prompt(model, call=-1):
-    return "\n".join(str(m["content"]) for m in model.calls[call]["messages"])
+    """The words of the model's `call`-th answer (checks left out)."""
+    answers = [c for c in model.calls if not c["check"]]
+    return "\n".join(str(m["content"]) for m in answers[call]["messages"])
 
 
 def test_an_answer_cites_the_lines_it_rests_on_and_no_frame_is_sent():
@@ -112,7 +123,7 @@ def test_an_answer_cites_the_lines_it_rests_on_and_no_frame_is_sent():
     for message in model.calls[0]["messages"]:  # text only: never an image part
         assert isinstance(message["content"], str)
     assert answer.cost.frames_sent == 0 and answer.cost.frames_decoded == 0
-    assert answer.cost.model_calls == 1 and answer.cost.prompt_tokens == 100
+    assert answer.cost.model_calls == 1 and not model.checked  # read whole: no check
     tools = [s.tool for s in answer.trace if s.kind == "tool"]
     assert tools[0] == "search" and {"transcript", "screen_text", "objects", "sounds"} <= set(tools)
     assert model.calls[0]["grammar"].startswith("root ::=")
@@ -177,15 +188,104 @@ def test_an_answer_needs_its_cited_line_to_clear_the_search_threshold(threshold)
     assert any("a guess" in note for note in answer.notes) is weak
 
 
-def test_a_long_video_gets_an_overview_and_the_windows_around_the_best_moments():
+def chatter(hours, every=10):
+    return [Observation(video_id="v", start=t, end=t + 4.0, kind="speech",
+                        text=f"Filler sentence number {int(t)} about nothing at all.",
+                        source="whisper") for t in range(0, int(hours), every)]
+
+
+PASSWORD = Observation(video_id="v", start=5000.0, end=5004.0, kind="speech",
+                       text="The password is heron.", source="whisper")
+
+
+@pytest.mark.parametrize("verdict", ["yes", "no"])
+def test_an_answer_under_the_search_threshold_stands_when_the_model_checks_its_line(verdict):
+    """A paraphrased question scores its answer's line low in the search (the needle
+    benchmark's "what colour is the entrance of the house now" and "Dad painted the front
+    door bright yellow"): on a long video the model's own yes/no judgement of the line keeps
+    the answer; on a short one, read whole, the search score alone decides."""
+    hours = 3600.0
+    sign = Observation(video_id="v", start=2000.0, end=2005.0, kind="text",
+                       text="THE CODE IS 7142", source="ocr")
+    reply = '{"answer": "7142", "found": true, "times": [2000.0]}'
+    imagined = [] if verdict == "yes" else ['"the code"']  # no line passed: search again
+    model = ScriptedModel(*imagined, reply, verdict=lambda passage: verdict)
+    answer = TextAgent(tools_for([*chatter(hours), sign], hours), model, model_name="m",
+                       abstain=0.0, threshold=0.9).ask("What is the code?")
+    assert model.checked[0] == sign.text
+    assert answer.found is (verdict == "yes")
+    if answer.found:
+        words, check = answer.evidence[0].evidence
+        assert (words.channel, words.score) == ("words", 0.8)
+        assert (check.channel, check.score) == ("check", 1.0) and answer.evidence[0].score == 1.0
+    else:
+        assert any("judged it an answer with probability 0.00" in n for n in answer.notes)
+    model = ScriptedModel(reply.replace("2000.0", "20.0"), verdict=lambda passage: verdict)
+    short = TextAgent(tools_for([SAID, SIGN]), model, model_name="m", abstain=0.0,
+                      threshold=0.9).ask("What is the code?")
+    assert not short.found and not model.checked
+
+
+def test_the_line_the_model_judges_an_answer_comes_first():
+    hours = 3600.0
+    sign = Observation(video_id="v", start=2000.0, end=2005.0, kind="text",
+                       text="THE CODE IS 7142", source="ocr")
+    other = Observation(video_id="v", start=1991.0, end=1994.0, kind="speech",
+                        text="Some say 7142 and some say 7143.", source="whisper")
+    model = ScriptedModel('{"answer": "7142", "found": true, "times": [1991.0, 2000.0]}',
+                          verdict=lambda passage: "yes" if "CODE" in passage else "no")
+    answer = TextAgent(tools_for([*chatter(hours), sign, other], hours), model,
+                       model_name="m", abstain=0.0).ask("What opens the lock?")
+    assert model.checked == [sign.text, other.text]  # a candidate, then a cited line
+    assert [m.start for m in answer.evidence] == [2000.0, 1991.0]  # both hold "7142"
+
+
+def test_a_long_video_answers_from_the_lines_the_model_judged_an_answer():
+    """Past the notes budget the model first checks the best moments' lines (one-token
+    yes/no), then answers from the windows around those it judged an answer: a small model
+    picks the answer out of a few lines far better than out of 1,500 tokens of notes."""
     hours = 2 * 3600.0
-    chatter = [Observation(video_id="v", start=t, end=t + 4.0, kind="speech",
-                           text=f"Filler sentence number {int(t)} about nothing at all.",
-                           source="whisper") for t in range(0, int(hours), 10)]
-    needle = Observation(video_id="v", start=5000.0, end=5004.0, kind="speech",
-                         text="The password is heron.", source="whisper")
-    model = ScriptedModel('{"answer": "heron", "found": true, "times": [5000.0]}')
-    agent = TextAgent(tools_for([*chatter, needle], hours), model, model_name="m")
+    model = ScriptedModel('{"answer": "heron", "found": true, "times": [5000.0]}',
+                          verdict=lambda passage: "yes" if "heron" in passage else "no")
+    answer = TextAgent(tools_for([*chatter(hours), PASSWORD], hours), model, model_name="m",
+                       threshold=0.9).ask("What is the password?")
+    assert model.checked[0] == PASSWORD.text
+    words = prompt(model)
+    assert "[5000.0-5004.0] said: The password is heron." in words
+    assert "[4990.0-4994.0] said:" in words and "[5010.0-5014.0] said:" in words
+    assert "overview" not in words and "[4980.0" not in words  # the window only
+    assert answer.found and answer.text == "heron" and answer.route == "fast"
+    assert answer.evidence[0].start == 5000.0
+    assert [e.channel for e in answer.evidence[0].evidence] == ["words", "check"]
+    assert model.checked.count(PASSWORD.text) == 1  # checked once, reused for the answer
+    assert answer.cost.model_calls == 1 + len(model.checked)
+
+
+@pytest.mark.parametrize("written", ["The program being run is stopped.", "5004.0"])
+def test_an_answer_no_line_judged_an_answer_holds_becomes_that_line(written):
+    """Qwen2.5-1.5B answered "danger from stones dropping" with a speech line beside the sign
+    it had judged the answer (0.99), and "when does the chemist close" with a time: the
+    answer is the sign."""
+    hours = 2 * 3600.0
+    sign = Observation(video_id="v", start=5000.0, end=5008.0, kind="text",
+                       text="BEWARE OF FALLING ROCKS", source="ocr")
+    said = Observation(video_id="v", start=5004.0, end=5007.0, kind="speech",
+                       text="The program being run is stopped.", source="whisper")
+    model = ScriptedModel(f'{{"answer": "{written}", "found": true, "times": [5000.0]}}',
+                          verdict=lambda passage: "yes" if "ROCKS" in passage else "no")
+    answer = TextAgent(tools_for([*chatter(hours), sign, said], hours), model, model_name="m",
+                       abstain=0.0, threshold=0.9).ask("danger from falling stones")
+    assert "[5000.0-5008.0] screen: BEWARE OF FALLING ROCKS" in prompt(model).split(
+        "likeliest to answer it:")[1]
+    assert answer.found and answer.text == sign.text and answer.evidence[0].start == 5000.0
+    assert any("which no line it judged an answer holds" in note for note in answer.notes)
+
+
+def test_a_long_video_gets_an_overview_when_no_line_passes_the_check():
+    hours = 2 * 3600.0
+    model = ScriptedModel('"the secret word"',
+                          '{"answer": "heron", "found": true, "times": [5000.0]}')
+    agent = TextAgent(tools_for([*chatter(hours), PASSWORD], hours), model, model_name="m")
     answer = agent.ask("What is the password?")
     words = prompt(model)
     assert "said: The password is heron." in words and "overview: " in words
@@ -193,19 +293,35 @@ def test_a_long_video_gets_an_overview_and_the_windows_around_the_best_moments()
     assert "[4990.0-4994.0] said:" in words  # the window around the needle, in full
     assert answer.evidence[0].start == 5000.0
     assert any(s.tool == "overview" for s in answer.trace)
+    assert "the secret word" in [s.arguments.get("query") for s in answer.trace]
 
 
-def test_a_long_video_where_nothing_is_found_searches_again_with_the_models_words():
+def test_a_long_video_searches_with_a_line_the_model_imagines():
+    """A paraphrased question finds nothing the model judges an answer; the line it imagines
+    (HyDE) shares words with the one that answers."""
     hours = 3600.0
-    chatter = [Observation(video_id="v", start=t, end=t + 4.0, kind="speech",
-                           text=f"Filler sentence number {int(t)} about nothing at all.",
-                           source="whisper") for t in range(0, int(hours), 8)]
+    needle = Observation(video_id="v", start=2001.0, end=2005.0, kind="speech",
+                         text="Dad painted the front door bright yellow.", source="whisper")
+    model = ScriptedModel('"We painted the front door red."',
+                          '{"answer": "yellow", "found": true, "times": [2001.0]}',
+                          verdict=lambda passage: "yes" if "door" in passage else "no")
+    answer = TextAgent(tools_for([*chatter(hours, 8), needle], hours), model, model_name="m",
+                       abstain=0.0, threshold=0.9).ask("What colour is our entrance now?")
+    assert "We painted the front door red." in [s.arguments.get("query") for s in answer.trace]
+    assert answer.route == "agent" and answer.found and answer.text == "yellow"
+    assert "said: Dad painted the front door bright yellow." in prompt(model)
+    assert answer.evidence[0].start == 2001.0 and model.checked == [needle.text]
+
+
+def test_a_long_video_where_nothing_is_found_says_so():
+    hours = 3600.0
     nothing = '{"answer": "none", "found": false, "times": []}'
-    model = ScriptedModel(nothing, '"wireless key"', nothing)
-    answer = TextAgent(tools_for(chatter, hours), model, model_name="m").ask(
+    model = ScriptedModel('"wireless key"', nothing)
+    answer = TextAgent(tools_for(chatter(hours, 8), hours), model, model_name="m").ask(
         "What is the password?")
-    assert answer.route == "agent" and answer.cost.model_calls == 3
+    assert answer.route == "agent" and answer.cost.model_calls == 2
     assert "wireless key" in [s.arguments.get("query") for s in answer.trace]
+    assert not answer.found and answer.text == NOT_FOUND
 
 
 def test_notes_longer_than_the_context_are_trimmed_with_a_note():
@@ -272,3 +388,29 @@ def test_auto_without_an_installed_llm_answers_from_the_index_and_says_how(facts
         del os.environ["VIDSEEK_MODELS"]
     assert answer.model == "embedded"
     assert any("vidseek models install llm" in note for note in answer.notes)
+
+
+def test_the_check_gate_of_the_calibration_fitted_with_the_model_as_reranker(tmp_path):
+    """The llm reranker's calibration (fitted on needle seed 0) weighs the check with the
+    search score: on held-out seed 2 it kept "yellow" (P(yes) 0.77, search 0.08) and turned
+    down "GATE B12 NOW BOARDING" for "a gondola ride in Venice" (0.66, 0.01)."""
+    from vidseek.agent.text import calibrated_gate
+    from vidseek.library import Library
+    from vidseek.search.calibration import calibration_file, load_calibration
+
+    stands = calibrated_gate(load_calibration(calibration_file(None, "llm")))
+    assert stands(0.77, 0.08) and stands(0.99, 0.01)
+    assert not stands(0.66, 0.01) and not stands(0.2, 0.1)
+    with Library(tmp_path / "lib") as library:
+        assert library._check_gate("llm") is not None
+        assert library._check_gate("llamacpp:/models/another.gguf") is None
+    hours = 3600.0
+    sign = Observation(video_id="v", start=2000.0, end=2005.0, kind="text",
+                       text="THE CODE IS 7142", source="ocr")
+    for gate, kept in ((lambda check, score: score > 0.85, False),
+                       (lambda check, score: check > 0.99, True)):
+        model = ScriptedModel('{"answer": "7142", "found": true, "times": [2000.0]}',
+                              verdict=lambda passage: "yes")
+        answer = TextAgent(tools_for([*chatter(hours), sign], hours), model, model_name="m",
+                           abstain=0.0, threshold=0.9, check_gate=gate).ask("What is the code?")
+        assert answer.found is kept and model.checked == [sign.text]

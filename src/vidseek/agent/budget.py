@@ -22,7 +22,8 @@ class Budget:
     model for its answer from what it has.
 
     Attributes:
-        steps: model calls (the fast path's call and repairs of malformed replies count).
+        steps: model calls (the fast path's call and repairs of malformed replies count; the
+            text agent's one-token checks are counted in the cost, not here).
         frames: pictures sent to the model, in total.
         tokens: prompt plus completion tokens, as the server reports them.
         seconds: wall-clock time. Every model call gets what is left of it as its deadline
@@ -85,8 +86,10 @@ class Meter:
             return self.time_spent
         return None
 
-    def model_call(self, prompt_tokens: int | None, completion_tokens: int | None) -> None:
-        self.steps += 1
+    def model_call(self, prompt_tokens: int | None, completion_tokens: int | None, *,
+                   step: bool = True) -> None:
+        """Count a model call and its tokens; `step` False: not against `Budget.steps`."""
+        self.steps += step
         self.cost.model_calls += 1
         self.cost.prompt_tokens += prompt_tokens or 0
         self.cost.completion_tokens += completion_tokens or 0

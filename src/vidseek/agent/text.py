@@ -6,27 +6,38 @@ what the index holds, never sending it a picture.
 2. **Read**: the transcript, screen text, object tags and sounds (the ``transcript``,
    ``screen_text``, ``objects`` and ``sounds`` tools), each line with its times. When the
    whole video's notes fit the prompt budget (`Budget.tokens`, at most `NOTES_TOKENS`), the
-   model reads them all; otherwise it reads a compact overview of the whole timeline (one
-   line per segment) and, in full, the windows around the best moments.
-3. **Answer** in a short JSON form constrained by a grammar or schema (the answer, whether
+   model reads them all.
+3. **Check** (long videos, open questions): the model is asked whether each line of the
+   best moments answers the question (one-token yes/no, the LLM reranker's prompt). When
+   none does, it imagines the line the video would hold if it answered (details guessed, as
+   HyDE does), that line is searched and what it finds is checked. The model then reads the
+   windows around the lines it judged an answer, those lines named beside the question: a
+   1.5B model picks an answer out of a few lines far better than out of 1,500 tokens. When
+   no line passed, it reads a compact overview of the whole timeline (one line per segment)
+   and, in full, the windows around the best moments.
+4. **Answer** in a short JSON form constrained by a grammar or schema (the answer, whether
    the notes hold it, the times it rests on; or the option's letter and the times), or
-   "Not found in this video.".
-4. **Search again** (long videos only, when the model found nothing and the budget allows):
-   the model proposes other search words; their windows are read and it answers again.
+   "Not found in this video.". It is kept when the line it rests on clears the search
+   threshold, or, on a long video, when the model's check of that line stands (a
+   paraphrased question scores the line that answers it low in the search). When no line
+   the model judged an answer holds the words it wrote (it copied the line beside, or wrote
+   a time), the answer is the line it judged likeliest. A video read whole is not checked:
+   on the fact videos checks saved no right answer and let absent ones through.
 
 The notes come first and the question last, so llama.cpp reuses the cached notes of a video
 across questions. Every call gets ``timeout=`` the time left of `Budget.seconds`, and none
 starts once it is spent (`chat_within`); llama.cpp stops generating at that deadline but
 cannot stop while it reads the prompt (or loads the model, on the first call). Time that runs
-out before the first answer fails with `AskError`, which keeps the partial trace; during the
-second search, the first answer stands, with a note.
+out before the answer fails with `AskError`, which keeps the partial trace; a check it cuts
+short is left out.
 
 **Confidence** comes from the model's token probabilities and the evidence scores (see
 `confidence`): the probability of its found/not-found decision (or of the chosen option's
 letter among the letters), the geometric mean of its answer's token probabilities, and the
-calibrated search score of the line it rests on; an open answer's is then scaled by the share
-of its words the notes hold (an answer the notes do not hold is likely invented). The
-evidence is the lines that hold the answer's words, then the lines at the times it cites.
+calibrated search score of the line it rests on or the model's check of it, whichever is
+larger; an open answer's is then scaled by the share of its words the notes hold (an answer
+the notes do not hold is likely invented). The evidence is the lines that hold the answer's
+words, then the lines at the times it cites, the line the check likes best first.
 An answer below ``abstain`` becomes "Not found in this video." (benchmarks/ask.py fits that
 threshold on some fact-video seeds and judges it on held-out ones).
 """
@@ -38,20 +49,25 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from vidseek.agent.budget import Budget, Meter, TimeSpent, chat_within, stopped
 from vidseek.agent.replies import NOT_FOUND, letter
 from vidseek.agent.tools import ToolError, ToolResult, VideoTools
 from vidseek.errors import AskError
+from vidseek.models.llm_rerank import conversation
 from vidseek.models.messages import ChatMessage, ChatReply
 from vidseek.models.protocols import ChatModel, ChatModelError
+from vidseek.models.scoring import YES_NO_ALTERNATIVES, yes_no_from_reply
 from vidseek.types import Answer, Evidence, Moment, Observation, Step
 
-__all__ = ["ABSTAIN", "DEFAULT_MODEL", "NOTES_TOKENS", "READ_TOOLS", "TextAgent", "confidence",
-           "default_model", "is_text_only"]
+if TYPE_CHECKING:
+    from vidseek.search.calibration import Calibration
+
+__all__ = ["ABSTAIN", "CHECK", "DEFAULT_MODEL", "NOTES_TOKENS", "READ_TOOLS", "TextAgent",
+           "calibrated_gate", "confidence", "default_model", "is_text_only"]
 
 NOTES_TOKENS = 1500
 """Prompt tokens the video's notes may take at most (2 busy cores read ~130 tokens/s)."""
@@ -67,10 +83,27 @@ ABSTAIN = 0.44
 benchmarks/ask.py with llm-small on fact-video seeds 0-1 (the lowest confidence at which at
 most 5% of absent questions get an answer); on held-out seed 3 it kept 0.50 of 0.62 right
 answers and cut absent questions answered from 0.89 to 0.00."""
+CHECK = 0.5
+"""An open answer whose cited line scores under the search threshold is kept when the model,
+asked whether that line answers the question, says yes with at least this probability (yes
+likelier than no; not fitted)."""
+CHECKED_LINES = 2
+"""Cited lines the model checks (each check is a one-token call)."""
+CANDIDATES = 5
+"""Long videos: the lines of this many of the best moments are checked before answering."""
+IMAGINED_CANDIDATES = 3
+"""...and of this many found by the line the model imagines, when none of those passed."""
+FOCUSED_LINES = 3
+"""The lines that passed the check whose windows the model reads (the likeliest first)."""
+IMAGINED_CHARS = 100
+"""Characters of the line the model imagines to search with."""
 REPLY_TOKENS = 96
 """Tokens an answer may take."""
 ANSWER_CHARS = 120
 """Characters an open answer may take."""
+WHOLE = "all that was said and shown"
+ZOOMED = "an overview of the whole video and, in full, the parts that match the question"
+FOCUSED = "the parts of the video that match the question"
 _CHARS_PER_TOKEN = 3.2  # a cautious estimate, checked with count_tokens when the model has it
 _SPEECH_SOUNDS = frozenset({"speech", "narration, monologue", "conversation"})
 # (sound tags that only repeat that someone speaks: the transcript says more)
@@ -124,6 +157,43 @@ class _Line:
         return f"[{self.start:.1f}-{self.end:.1f}] {self.label}: {self.text}"
 
 
+@dataclass(frozen=True, slots=True)
+class _Weighed:
+    """What an answer rests on (`TextAgent._weigh`)."""
+
+    found: bool
+    cited: list[_Line]
+    """The lines it rests on, best first."""
+    support: float
+    """The share of the answer's words the notes hold (1 for none to hold)."""
+    evidence: float
+    """The search score of the first cited line (for "not found": 1 minus the best)."""
+    checks: dict[_Line, float] = field(default_factory=dict)
+    """The model's probability that a line answers, for the lines it checked."""
+    replaced: _Line | None = None
+    """The line that is the answer when no line the model judged an answer holds the words
+    the model wrote (it copied a line beside it, or wrote a time or the question's words)."""
+
+    @property
+    def check(self) -> float | None:
+        """The check of the first cited line (None: not checked)."""
+        return self.checks.get(self.cited[0]) if self.cited else None
+
+
+def calibrated_gate(calibration: Calibration) -> Callable[[float, float], bool]:
+    """A `TextAgent` ``check_gate`` from the search calibration fitted with the same model as
+    search's reranker (``calibration-rerank-llm.json``): the check is that reranker's yes/no
+    question, so its ``rerank`` channel (features: the log-odds of P(yes) and of the search
+    score) says how likely the line is to answer, and its threshold was chosen on needle
+    haystacks for few answers to absent questions."""
+
+    def stands(check: float, score: float) -> bool:
+        features = {"logit": _log_odds(check), "text_logit": _log_odds(score)}
+        return calibration.probability("rerank", features) >= calibration.threshold
+
+    return stands
+
+
 def confidence(decision: float | None, answer: float | None, evidence: float) -> float:
     """An answer's confidence, 0..1.
 
@@ -156,14 +226,20 @@ class TextAgent:
             video." (0 keeps every answer).
         threshold: the calibrated search score (0..1) the moment an answer cites must reach,
             as the embedded answerer's must: under it an open answer says "Not found in
-            this video." and a chosen option is marked a guess (``found`` false). None
-            (the default) keeps every answer; `Library.ask` passes the search's threshold.
+            this video." (unless its check passes, below) and a chosen option is marked a
+            guess (``found`` false). None (the default) keeps every answer; `Library.ask`
+            passes the search's threshold.
+        check_gate: whether an open answer whose line scores under `threshold` stands on
+            the model's check of that line, called with the check's P(yes) and the line's
+            search score. None: P(yes) >= `CHECK`. `Library.ask` passes `calibrated_gate`
+            of the search calibration fitted with the model as reranker, when there is one.
         on_step: called with each step as it happens.
     """
 
     def __init__(self, tools: VideoTools, model: ChatModel, *, model_name: str,
                  budget: Budget | None = None, abstain: float = ABSTAIN,
                  threshold: float | None = None,
+                 check_gate: Callable[[float, float], bool] | None = None,
                  on_step: Callable[[Step], None] | None = None) -> None:
         self.tools = tools
         self.model = model
@@ -171,6 +247,7 @@ class TextAgent:
         self.budget = budget or Budget()
         self.abstain = abstain
         self.threshold = threshold
+        self.check_gate = check_gate
         self.on_step = on_step
         parameters = _parameters(model)
         self._logprobs = "logprobs" in parameters
@@ -184,6 +261,7 @@ class TextAgent:
                 holds the trace and cost so far.
         """
         self._meter = Meter(self.budget)
+        self._whole = False
         self.options = list(options or [])
         self._answer = Answer(question=question, video_id=self.tools.video.id,
                               path=self.tools.path, text="", options=self.options or None,
@@ -199,28 +277,50 @@ class TextAgent:
             moments += self._search(query, 2 if self.options else 3)
         everything = self._read(0.0, self.tools.duration)
         limit = self._notes_tokens()
-        if _tokens(everything) <= limit:
-            notes, whole = everything, True
+        checks: dict[_Line, float] = {}
+        self._whole = _tokens(everything) <= limit
+        if self._whole:
+            notes, scope = everything, WHOLE
+        elif self.options:
+            notes, scope = self._zoomed(everything, _best_first(moments), limit), ZOOMED
         else:
-            notes, whole = self._zoomed(everything, moments, limit), False
-        reply, parsed = self._answer_from(question, notes, whole)
-        if (not parsed["found"] and not whole and not self.options
-                and self._meter.steps < self.budget.steps - 1 and not self._meter.spent()):
-            try:
-                query = self._another_query(question)
-                if query:
-                    self._answer.route = "agent"
-                    more = moments + self._search(query, SEARCH_MOMENTS)
-                    again = self._answer_from(question, self._zoomed(everything, more, limit),
-                                              whole)
-                    moments, (reply, parsed) = more, again
-            except TimeSpent as exc:  # the first answer stands
-                spent = self._meter.time_spent
-                self._step("error", observation=f"stopped: {spent} is spent"
-                           + (f" ({exc.detail})" if exc.detail else ""))
-                self._answer.notes.append(f"The second search was cut short: {spent} ran "
-                                          "out.")
-        return self._finish(reply, parsed, moments, everything)
+            good = self._candidates(question, moments, everything, checks, CANDIDATES)
+            if not good:
+                good = self._imagine(question, moments, everything, checks)
+            if good:  # a small model answers far better from a few lines than from many
+                notes, scope = _around(everything, good), FOCUSED
+            else:
+                notes, scope = self._zoomed(everything, _best_first(moments), limit), ZOOMED
+        reply, parsed = self._answer_from(question, notes, scope,
+                                          _passed(checks)[:FOCUSED_LINES])
+        weighed = self._weigh(question, parsed, moments, everything, checks)
+        return self._finish(reply, parsed, weighed, moments)
+
+    def _candidates(self, question: str, moments: list[Moment], lines: list[_Line],
+                    checks: dict[_Line, float], count: int) -> list[_Line]:
+        """Check the lines of the best `count` moments not checked yet (into `checks`);
+        return every checked line the model judged an answer, likeliest first."""
+        for line in _lines_of(_best_first(moments), lines, skip=checks)[:count]:
+            if (p := self._check(question, line)) is not None:
+                checks[line] = p
+        return _passed(checks)
+
+    def _imagine(self, question: str, moments: list[Moment], lines: list[_Line],
+                 checks: dict[_Line, float]) -> list[_Line]:
+        """Search again with the line the model imagines would answer (its moments added to
+        `moments`), and check what that finds."""
+        if self._meter.spent():
+            return []
+        try:
+            query = self._imagined_line(question)
+        except TimeSpent:
+            return []
+        if not query:
+            return []
+        self._answer.route = "agent"
+        found = self._search(query, SEARCH_MOMENTS)
+        moments += found
+        return self._candidates(question, found, lines, checks, IMAGINED_CANDIDATES)
 
     # -- searching and reading ---------------------------------------------------------------
 
@@ -256,11 +356,10 @@ class TextAgent:
         return max(200, min(NOTES_TOKENS, left))
 
     def _zoomed(self, lines: list[_Line], moments: list[Moment], limit: int) -> list[_Line]:
-        """An overview of the whole timeline plus the full notes around the best moments,
-        within `limit` tokens."""
-        best = sorted(moments, key=lambda m: -m.score)
+        """An overview of the whole timeline plus the full notes around `moments` (the ones
+        that matter most first), within `limit` tokens."""
         windows: list[tuple[float, float]] = []
-        for moment in best:
+        for moment in moments:
             start, end = moment.start - WINDOW_PAD, moment.end + WINDOW_PAD
             if not any(s <= moment.start and moment.end <= e for s, e in windows):
                 windows.append((start, end))
@@ -280,9 +379,9 @@ class TextAgent:
 
     # -- the model ---------------------------------------------------------------------------
 
-    def _answer_from(self, question: str, notes: list[_Line],
-                     whole: bool) -> tuple[ChatReply, dict[str, Any]]:
-        messages = self._messages(question, notes, whole)
+    def _answer_from(self, question: str, notes: list[_Line], scope: str,
+                     likely: Sequence[_Line] = ()) -> tuple[ChatReply, dict[str, Any]]:
+        messages = self._messages(question, notes, scope, likely)
         if self._grammar:  # compact JSON: no whitespace tokens
             form: dict[str, Any] = {"grammar": self._gbnf()}
         else:
@@ -304,9 +403,10 @@ class TextAgent:
             rules.append(f'text ::= [^"\\\\\\n]{{1,{ANSWER_CHARS}}}')
         return "\n".join([root, *rules])
 
-    def _messages(self, question: str, notes: list[_Line], whole: bool) -> list[ChatMessage]:
+    def _messages(self, question: str, notes: list[_Line], scope: str,
+                  likely: Sequence[_Line]) -> list[ChatMessage]:
         """The prompt; its notes trimmed (from the end, with a note) to fit the model."""
-        messages = self._prompt(question, notes, whole)
+        messages = self._prompt(question, notes, scope, likely)
         count = getattr(self.model, "count_tokens", None)
         room = getattr(self.model, "max_context", None)
         if count is None or not isinstance(room, int):
@@ -315,22 +415,23 @@ class TextAgent:
         kept = list(notes)
         while kept and count(messages) > room:
             kept = kept[: int(len(kept) * 0.8)]
-            messages = self._prompt(question, kept, whole)
+            messages = self._prompt(question, kept, scope, likely)
         if len(kept) < len(notes):
             self._answer.notes.append(f"The video's notes were trimmed to {len(kept)} of "
                                       f"{len(notes)} lines to fit the model's context.")
         return messages
 
-    def _prompt(self, question: str, notes: list[_Line], whole: bool) -> list[ChatMessage]:
+    def _prompt(self, question: str, notes: list[_Line], scope: str,
+                likely: Sequence[_Line]) -> list[ChatMessage]:
         video = self.tools.video.info
-        scope = ("all that was said and shown" if whole else
-                 "an overview of the whole video and, in full, the parts that match the "
-                 "question")
         system = (f"You answer questions about a video {video.duration:.0f} s long from its "
                   f"notes: {scope}, each line with its start and end in seconds. Use only the "
                   "notes. If they do not hold the answer, set found to false.")
         text = "\n".join(line.render() for line in notes) or "(the index holds no notes)"
         ask = [f"Question: {question}"]
+        if likely:  # the lines the model judged an answer, beside the question it answers
+            ask.append("The lines judged likeliest to answer it:\n"
+                       + "\n".join(line.render() for line in likely))
         if self.options:
             ask.append("Options:\n" + "\n".join(f"{letter(i)}. {o}"
                                                 for i, o in enumerate(self.options)))
@@ -382,31 +483,57 @@ class TextAgent:
         return {"found": found, "answer": answer if found else NOT_FOUND, "choice": None,
                 "times": times}
 
-    def _another_query(self, question: str) -> str:
-        messages = [ChatMessage.system("You write search queries for a video index."),
-                    ChatMessage.user(f"Question: {question}\nThe first search found nothing "
-                                     "that answers it. Write other words to search for "
-                                     "(at most six), as a JSON string.")]
-        reply = self._call(messages, max_tokens=24, response_format={
-            "type": "json_schema", "json_schema": {"name": "query", "schema": {
-                "type": "string", "maxLength": 60}}})
+    def _imagined_line(self, question: str) -> str:
+        """A line the video might hold if it answered (its details guessed), to search with:
+        a paraphrased question shares few words with the line that answers it, and the
+        line it imagines shares more (as HyDE searches with a written answer)."""
+        messages = [ChatMessage.system("You help search the notes of a video: what was said "
+                                       "and what was shown on screen."),
+                    ChatMessage.user(f"Question: {question}\nThe notes found so far do not "
+                                     "answer it. Imagine the sentence the video would say, or "
+                                     "the sign it would show, if it held the answer (guess "
+                                     "the details). Reply with that line only, in quotes.")]
+        if self._grammar:
+            chars = f'[^"\\\\\\n{{}}]{{1,{IMAGINED_CHARS}}}'  # no JSON object inside
+            form: dict[str, Any] = {"grammar": f'root ::= "\\"" {chars} "\\""'}
+        else:
+            form = {"response_format": {"type": "json_schema", "json_schema": {
+                "name": "line", "schema": {"type": "string", "maxLength": IMAGINED_CHARS}}}}
+        reply = self._call(messages, max_tokens=32, **form)
         try:
-            query = json.loads(reply.text)
+            line = json.loads(reply.text)
         except json.JSONDecodeError:
-            query = reply.text
-        return str(query).strip().strip('"')[:60]
+            line = reply.text
+        return str(line).strip().strip('"')[:IMAGINED_CHARS]
 
-    def _call(self, messages: list[ChatMessage], **options: Any) -> ChatReply:
+    def _check(self, question: str, line: _Line) -> float | None:
+        """The model's probability that `line` answers `question` (the yes/no judgement
+        the LLM reranker makes), or None when the model gives no token probabilities, the
+        budget is spent or runs out during the call, or the model fails."""
+        if not self._logprobs or self._meter.spent():
+            return None
+        try:
+            reply = self._call(conversation(question, line.text), step=False, max_tokens=1,
+                               temperature=0.0, logprobs=YES_NO_ALTERNATIVES)
+            return round(yes_no_from_reply(reply), 4)
+        except TimeSpent:  # unchecked: the search score alone decides
+            return None
+        except ChatModelError as exc:
+            self._step("error", observation=f"check failed: {exc}")
+            return None
+
+    def _call(self, messages: list[ChatMessage], *, step: bool = True,
+              **options: Any) -> ChatReply:
         spent = self._meter.spent()
         if spent == self._meter.time_spent:
             raise TimeSpent()
         if spent:
             raise AskError(f"stopped: {spent} is spent", self._partial(spent))
         if self._logprobs:
-            options["logprobs"] = 5
+            options.setdefault("logprobs", 5)
         started = time.perf_counter()
         reply = chat_within(self._meter, self.model, messages, **options)
-        self._meter.model_call(reply.prompt_tokens, reply.completion_tokens)
+        self._meter.model_call(reply.prompt_tokens, reply.completion_tokens, step=step)
         self._step("model", observation=reply.text, seconds=time.perf_counter() - started)
         return reply
 
@@ -418,38 +545,78 @@ class TextAgent:
 
     # -- the answer --------------------------------------------------------------------------
 
-    def _finish(self, reply: ChatReply, parsed: dict[str, Any], moments: list[Moment],
-                lines: list[_Line]) -> Answer:
+    def _weigh(self, question: str, parsed: dict[str, Any], moments: list[Moment],
+               lines: list[_Line], checks: dict[_Line, float]) -> _Weighed:
+        """What an answer rests on: the lines it cites (those that hold its words first),
+        how much of it they hold, their search score and the model's own check (lines in
+        `checks` are not checked again)."""
+        if not parsed["found"]:  # the better the search's best match, the less sure
+            return _Weighed(False, [], 1.0, 1.0 - max((m.score for m in moments), default=0.0))
+        cited = _cited(parsed["times"], lines, prefer=_passed(checks))
+        support, holding = 1.0, []
+        if not self.options:  # the lines that hold the answer's words come first
+            support, holding = _holding(parsed["answer"], lines)
+            cited = holding + [line for line in cited if line not in holding]
+        # checked on long videos only: on the fact videos, read whole, checks saved no right
+        # answer, let absent ones through (seeds 5-6: 3 of 36 -> 5) and put a wrong line first
+        if not self.options and not self._whole:
+            for line in cited[:CHECKED_LINES]:
+                if line not in checks and (p := self._check(question, line)) is not None:
+                    checks[line] = p
+            cited.sort(key=lambda line: -checks.get(line, -1.0))  # stable: unchecked keep order
+        good = _passed(checks)
+        replaced = None
+        if (good and not self.options and all(line in checks for line in holding)
+                and not any(line in good for line in holding)):
+            replaced, support = good[0], 1.0
+            cited = [replaced] + [line for line in cited if line != replaced]
+        cited = cited[:3]
+        return _Weighed(True, cited, support, _evidence_score(cited[:1], moments), checks,
+                        replaced)
+
+    def _kept(self, weighed: _Weighed) -> bool:
+        """Whether an answer passes the gate: the line it rests on clears the search
+        threshold, or its check (long videos) does (`check_gate`, else P(yes) >= `CHECK`)."""
+        if not weighed.found or self.threshold is None or weighed.evidence >= self.threshold:
+            return weighed.found
+        if weighed.check is None:
+            return False
+        if self.check_gate is not None:
+            return self.check_gate(weighed.check, weighed.evidence)
+        return weighed.check >= CHECK
+
+    def _finish(self, reply: ChatReply, parsed: dict[str, Any], weighed: _Weighed,
+                moments: list[Moment]) -> Answer:
         answer = self._answer
-        cited = _cited(parsed["times"], lines)
-        support = 1.0
-        if parsed["found"]:
-            if not self.options:  # the lines that hold the answer's words come first
-                support, holding = _holding(parsed["answer"], lines)
-                cited = holding + [line for line in cited if line not in holding]
-            cited = cited[:3]
-            evidence = _evidence_score(cited[:1], moments)
-        else:  # the better the search's best match, the less sure "not found" is
-            evidence = 1.0 - max((m.score for m in moments), default=0.0)
         decision, words = self._probabilities(reply, parsed)
         answer.found = parsed["found"]
         answer.text, answer.choice = parsed["answer"], parsed["choice"]
-        answer.confidence = round(confidence(decision, words, evidence) * support, 4)
-        weak = (answer.found and self.threshold is not None and evidence < self.threshold)
+        if answer.found and weighed.replaced is not None:
+            answer.notes.append(f"The model answered {answer.text!r}, which no line it judged "
+                                "an answer holds; the answer is the line it judged likeliest.")
+            answer.text = weighed.replaced.text
+        evidence = max(weighed.evidence, weighed.check or 0.0)
+        answer.confidence = round(confidence(decision, words, evidence) * weighed.support, 4)
+        weak = answer.found and not self._kept(weighed)
         if weak and self.options:
             answer.found = False
             answer.notes.append(f"The evidence for the chosen option is weak (search score "
-                                f"{evidence:.2f}, below {self.threshold:.2f}): a guess.")
+                                f"{weighed.evidence:.2f}, below {self.threshold:.2f}): a "
+                                "guess.")
         elif weak or (answer.found and not self.options and answer.confidence < self.abstain):
-            why = (f", but the line it cites scores {evidence:.2f} in the search, under its "
-                   f"threshold {self.threshold:.2f}" if weak else
+            why = (f", but the line it cites scores {weighed.evidence:.2f} in the search, under "
+                   f"its threshold {self.threshold:.2f}"
+                   + (f", and the model judged it an answer with probability "
+                      f"{weighed.check:.2f}" if weighed.check is not None else "")
+                   if weak else
                    f" with confidence {answer.confidence:.2f}, under the abstention threshold "
                    f"{self.abstain:.2f}")
             answer.notes.append(f"The model answered {parsed['answer']!r}{why}.")
             answer.found, answer.text = False, NOT_FOUND
             answer.confidence = round(1.0 - answer.confidence, 4)
         if answer.found:
-            answer.evidence = [self._moment(line, moments) for line in cited]
+            answer.evidence = [self._moment(line, moments, weighed.checks.get(line))
+                               for line in weighed.cited]
             if not answer.evidence:
                 answer.notes.append("The model cited no line of the notes.")
         answer.notes.append("A text-only model answered from what the index heard and read "
@@ -471,13 +638,17 @@ class TextAgent:
         words = _mean_probability(reply, parsed["answer"]) if parsed["found"] else None
         return decision, words
 
-    def _moment(self, line: _Line, moments: list[Moment]) -> Moment:
+    def _moment(self, line: _Line, moments: list[Moment], check: float | None) -> Moment:
         score = _evidence_score([line], moments)
-        evidence = Evidence(channel="words", kind=line.kind, start=line.start, end=line.end,
-                            text=line.text, score=score)
+        evidence = [Evidence(channel="words", kind=line.kind, start=line.start, end=line.end,
+                             text=line.text, score=score)]
+        if check is not None:  # the model's own judgement that the line answers
+            evidence.append(Evidence(channel="check", kind=line.kind, start=line.start,
+                                     end=line.end, text=line.text, score=check))
         end = max(line.end, line.start + 0.5)
         return Moment(video_id=self.tools.video.id, path=self.tools.path, start=line.start,
-                      end=min(end, self.tools.duration), score=score, evidence=[evidence])
+                      end=min(end, self.tools.duration), score=max(score, check or 0.0),
+                      evidence=evidence)
 
     def _step(self, kind: str, **fields: Any) -> None:
         fields["observation"] = fields.get("observation", "")[:4000]
@@ -548,15 +719,56 @@ def _overview(lines: list[_Line], duration: float, tokens: int) -> list[_Line]:
     return overview
 
 
-def _cited(times: Sequence[float], lines: Sequence[_Line]) -> list[_Line]:
+def _log_odds(p: float) -> float:
+    p = min(max(p, 1e-6), 1.0 - 1e-6)
+    return math.log(p / (1.0 - p))
+
+
+def _passed(checks: dict[_Line, float]) -> list[_Line]:
+    """The checked lines the model judged an answer (P(yes) >= `CHECK`), likeliest first."""
+    return sorted((line for line, p in checks.items() if p >= CHECK),
+                  key=lambda line: -checks[line])
+
+
+def _best_first(moments: Sequence[Moment]) -> list[Moment]:
+    return sorted(moments, key=lambda m: -m.score)
+
+
+def _lines_of(moments: Sequence[Moment], lines: Sequence[_Line],
+              skip: Collection[_Line] = ()) -> list[_Line]:
+    """The note lines the moments' evidence points at (same kind, overlapping; the same words
+    first), in the moments' order, each once, none of `skip`."""
+    found: list[_Line] = []
+    for moment in moments:
+        for evidence in moment.evidence:
+            overlapping = [line for line in lines if line.kind == evidence.kind
+                           and line.start <= evidence.end and evidence.start <= line.end
+                           and line not in skip and line not in found]
+            if overlapping:
+                found.append(max(overlapping, key=lambda line: (
+                    line.text == evidence.text,
+                    min(line.end, evidence.end) - max(line.start, evidence.start))))
+    return found
+
+
+def _around(lines: Sequence[_Line], good: Sequence[_Line]) -> list[_Line]:
+    """The lines within `WINDOW_PAD` of the first `FOCUSED_LINES` of `good`, in time order."""
+    windows = [(line.start - WINDOW_PAD, line.end + WINDOW_PAD)
+               for line in good[:FOCUSED_LINES]]
+    return [line for line in lines if line.kind != "overview"
+            and any(line.end >= start and line.start <= end for start, end in windows)]
+
+
+def _cited(times: Sequence[float], lines: Sequence[_Line],
+           prefer: Collection[_Line] = ()) -> list[_Line]:
     """The note lines the cited times point at (a time inside a line, or its start within
-    1 s); overview lines are not evidence."""
+    1 s; of lines that start as near, one of `prefer`); overview lines are not evidence."""
     cited: list[_Line] = []
     for t in times:
         candidates = [line for line in lines if line.kind != "overview"
                       and line.start - 1.0 <= t <= line.end + 0.5]
         if candidates:
-            line = min(candidates, key=lambda line: abs(line.start - t))
+            line = min(candidates, key=lambda line: (abs(line.start - t), line not in prefer))
             if line not in cited:
                 cited.append(line)
     return cited

@@ -38,7 +38,8 @@ def ask(
              "docs/backends.md), or 'embedded' (the index alone, no model). Default: the "
              "installed llm, else the embedded answerer.")] = None,
     budget_frames: Annotated[int, typer.Option(help="Frames the model may see in all.")] = 32,
-    budget_steps: Annotated[int, typer.Option(help="Model calls at most.")] = 8,
+    budget_steps: Annotated[int, typer.Option(
+        help="Model calls at most (the text agent's one-token checks not counted).")] = 8,
     budget_seconds: Annotated[float, typer.Option(help="Seconds at most.")] = 300.0,
     trace: Annotated[bool, typer.Option(
         "--trace", help="Print each step (tool calls, model replies) as it happens.")] = False,

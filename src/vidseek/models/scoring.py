@@ -22,12 +22,14 @@ from typing import Any
 from vidseek.models.messages import ChatMessage, ChatReply
 from vidseek.models.protocols import ChatModel, ChatModelError
 
-__all__ = ["YES_NO_SYSTEM", "supports_logprobs", "yes_no_from_reply", "yes_probability"]
+__all__ = ["YES_NO_ALTERNATIVES", "YES_NO_SYSTEM", "supports_logprobs", "yes_no_from_reply",
+           "yes_probability"]
 
 YES_NO_SYSTEM = "Reply with yes or no only."
 """The system text `yes_probability` adds to a bare question."""
 
-_TOP = 20  # alternatives read at the first token (llama.cpp and OpenAI allow up to 20)
+YES_NO_ALTERNATIVES = 20
+"""Alternatives read at the first token (llama.cpp and OpenAI allow up to 20)."""
 _YES = frozenset({"yes", "y", "true"})
 _NO = frozenset({"no", "n", "false"})
 
@@ -76,7 +78,7 @@ def yes_probability(model: ChatModel,
     else:
         messages = list(question)
     limits: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-    reply = model.chat(messages, max_tokens=1, temperature=0.0, logprobs=_TOP,  # type: ignore[call-arg]
+    reply = model.chat(messages, max_tokens=1, temperature=0.0, logprobs=YES_NO_ALTERNATIVES,  # type: ignore[call-arg]
                        **limits)
     return yes_no_from_reply(reply)
 
