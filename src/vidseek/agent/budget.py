@@ -89,7 +89,8 @@ class Meter:
     def model_call(self, prompt_tokens: int | None, completion_tokens: int | None, *,
                    step: bool = True) -> None:
         """Count a model call and its tokens; `step` False: not against `Budget.steps`."""
-        self.steps += step
+        if step:
+            self.steps += 1
         self.cost.model_calls += 1
         self.cost.prompt_tokens += prompt_tokens or 0
         self.cost.completion_tokens += completion_tokens or 0
