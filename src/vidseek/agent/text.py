@@ -57,7 +57,7 @@ from vidseek.agent.budget import Budget, Meter, TimeSpent, chat_within, stopped
 from vidseek.agent.replies import NOT_FOUND, letter
 from vidseek.agent.tools import ToolError, ToolResult, VideoTools
 from vidseek.errors import AskError
-from vidseek.models.llm_rerank import conversation
+from vidseek.models.llm_rerank import conversation, logit
 from vidseek.models.messages import ChatMessage, ChatReply
 from vidseek.models.protocols import ChatModel, ChatModelError
 from vidseek.models.scoring import YES_NO_ALTERNATIVES, yes_no_from_reply
@@ -84,9 +84,9 @@ benchmarks/ask.py with llm-small on fact-video seeds 0-1 (the lowest confidence 
 most 5% of absent questions get an answer); on held-out seed 3 it kept 0.50 of 0.62 right
 answers and cut absent questions answered from 0.89 to 0.00."""
 CHECK = 0.5
-"""An open answer whose cited line scores under the search threshold is kept when the model,
-asked whether that line answers the question, says yes with at least this probability (yes
-likelier than no; not fitted)."""
+"""The P(yes) at which the model has judged a line an answer (yes likelier than no; not
+fitted): such lines are read first on a long video, and without a calibrated ``check_gate``
+they keep an answer whose line scores under the search threshold."""
 CHECKED_LINES = 2
 """Cited lines the model checks (each check is a one-token call)."""
 CANDIDATES = 5
@@ -187,8 +187,10 @@ def calibrated_gate(calibration: Calibration) -> Callable[[float, float], bool]:
     score) says how likely the line is to answer, and its threshold was chosen on needle
     haystacks for few answers to absent questions."""
 
+    from vidseek.search.calibration import rerank_features
+
     def stands(check: float, score: float) -> bool:
-        features = {"logit": _log_odds(check), "text_logit": _log_odds(score)}
+        features = rerank_features(logit(check), score)  # as search's rerank scores a hit
         return calibration.probability("rerank", features) >= calibration.threshold
 
     return stands
@@ -717,11 +719,6 @@ def _overview(lines: list[_Line], duration: float, tokens: int) -> list[_Line]:
             words = words[: max(chars - 1, 0)].rstrip() + "…"
         overview.append(_Line(start, end, "overview", words, "overview"))
     return overview
-
-
-def _log_odds(p: float) -> float:
-    p = min(max(p, 1e-6), 1.0 - 1e-6)
-    return math.log(p / (1.0 - p))
 
 
 def _passed(checks: dict[_Line, float]) -> list[_Line]:

@@ -44,7 +44,8 @@ from vidseek.models.messages import ChatMessage
 from vidseek.models.protocols import ChatModel, ChatModelError
 from vidseek.models.scoring import yes_probability
 
-__all__ = ["EXAMPLES", "MAX_LOGIT", "SYSTEM", "LlmReranker", "conversation", "question"]
+__all__ = ["EXAMPLES", "MAX_LOGIT", "SYSTEM", "LlmReranker", "conversation", "logit",
+           "question"]
 
 SYSTEM = ("You judge search results. Reply yes if the passage matches the search query (it "
           "says, shows or answers what the query looks for), no otherwise. Reply with yes or "
@@ -149,7 +150,7 @@ class LlmReranker:
         out = np.zeros(len(passages), np.float32)
         for i, passage in enumerate(passages):
             left = None if deadline is None else deadline - time.monotonic()
-            out[i] = _logit(yes_probability(self.chat, conversation(query, passage),
+            out[i] = logit(yes_probability(self.chat, conversation(query, passage),
                                             timeout=left))
         return out
 
@@ -157,7 +158,9 @@ class LlmReranker:
         return f"LlmReranker({self.name!r})"
 
 
-def _logit(p: float) -> float:
+def logit(p: float) -> float:
+    """The reranker's score for a probability of "yes": ``log(p / (1 - p))``, clipped to
+    ±`MAX_LOGIT`."""
     bound = 1.0 / (1.0 + math.exp(MAX_LOGIT))
     p = min(max(p, bound), 1.0 - bound)
     return math.log(p / (1.0 - p))

@@ -78,8 +78,8 @@ def yes_probability(model: ChatModel,
     else:
         messages = list(question)
     limits: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-    reply = model.chat(messages, max_tokens=1, temperature=0.0, logprobs=YES_NO_ALTERNATIVES,  # type: ignore[call-arg]
-                       **limits)
+    reply = model.chat(messages, max_tokens=1, temperature=0.0,  # type: ignore[call-arg]
+                       logprobs=YES_NO_ALTERNATIVES, **limits)
     return yes_no_from_reply(reply)
 
 

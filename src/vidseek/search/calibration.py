@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel
 
 __all__ = ["FALLBACKS", "PRIORS", "Calibration", "ChannelModel", "calibration_file", "fit_logistic",
-           "load_calibration", "reranker_name"]
+           "load_calibration", "rerank_features", "reranker_name"]
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 
@@ -53,6 +53,13 @@ FALLBACKS = {
     "label": "text",
 }
 """Channels a calibration file may lack that are then scored by another of its models."""
+
+
+def rerank_features(logit: float, text_score: float) -> dict[str, float]:
+    """The ``rerank`` channel's features: the reranker's ``logit`` and ``text_logit``, the
+    log-odds of the hit's calibrated text score (clipped to 1e-6 from 0 and 1)."""
+    p = min(max(text_score, 1e-6), 1.0 - 1e-6)
+    return {"logit": float(logit), "text_logit": math.log(p / (1.0 - p))}
 
 
 class Calibration(BaseModel):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ from vidseek.errors import QueryError
 from vidseek.kinds import checked_kinds
 from vidseek.models.protocols import Reranker, TextEmbedder
 from vidseek.search.background import Background
-from vidseek.search.calibration import Calibration, load_calibration
+from vidseek.search.calibration import Calibration, load_calibration, rerank_features
 from vidseek.search.channels import TEXT_KINDS, TEXT_MODELS, Hit, space_hits, text_hits
 from vidseek.search.fusion import fuse
 from vidseek.store import Store
@@ -165,9 +164,7 @@ class Searcher:
         logits = self._reranker().scores(query, [h.observation.text for h in best])
         for hit, logit in zip(best, logits):
             hit.model = "rerank"
-            hit.features["logit"] = float(logit)
-            p = min(max(hit.score, 1e-6), 1.0 - 1e-6)
-            hit.features["text_logit"] = math.log(p / (1.0 - p))
+            hit.features.update(rerank_features(logit, hit.score))
             hit.score = self.calibration.probability("rerank", hit.features)
         return [h for h in hits if id(h) not in rest]
 
