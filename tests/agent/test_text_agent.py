@@ -35,7 +35,8 @@ class FakeIndex:
     def search(self, query=None, *, videos=None, kinds=None, k=10, image=None, threshold=None):
         self.queries.append(query)
         words = set(query.lower().replace("?", "").split())
-        hits = [o for o in self.rows if words & set(o.text.lower().split())]
+        hits = [o for o in self.rows if words & set(o.text.lower().split())
+                and (kinds is None or o.kind in kinds)]
         return [Moment(video_id="v", path="/v.mp4", start=o.start, end=o.end, score=0.8,
                        evidence=[Evidence(channel="words", kind=o.kind, start=o.start,
                                           end=o.end, text=o.text, score=0.8)])
@@ -279,6 +280,27 @@ def test_an_answer_no_line_judged_an_answer_holds_becomes_that_line(written):
         "likeliest to answer it:")[1]
     assert answer.found and answer.text == sign.text and answer.evidence[0].start == 5000.0
     assert any("which no line it judged an answer holds" in note for note in answer.notes)
+
+
+def test_a_long_video_checks_the_best_screen_text_of_its_own():
+    """Speech's many lines outrank the sign that answers (the held-out needle haystack's
+    GATE B12 was 12th among all notes for "which door is the plane leaving from", 1st
+    among screen text): the best lines of each other kind are checked too."""
+    hours = 3600.0
+    said = [Observation(video_id="v", start=100.0 * n, end=100.0 * n + 4, kind="speech",
+                        text=f"The plane of sentence {n} is flat.", source="whisper")
+            for n in range(1, 9)]
+    gate = Observation(video_id="v", start=3000.0, end=3010.0, kind="text",
+                       text="GATE B12 PLANE BOARDING", source="ocr")
+    model = ScriptedModel('{"answer": "B12", "found": true, "times": [3000.0]}',
+                          verdict=lambda passage: "yes" if "GATE" in passage else "no")
+    answer = TextAgent(tools_for([*chatter(hours, 7), *said, gate], hours), model,
+                       model_name="m", abstain=0.0, threshold=0.9).ask("Which plane door?")
+    searches = [s.arguments for s in answer.trace if s.tool == "search"]
+    assert {"query": "Which plane door?", "k": 5, "kinds": ["text"]} in searches
+    assert model.checked[:5] == [line.text for line in said[:5]]  # the best 5 of all first
+    assert model.checked[5] == gate.text and answer.route == "fast"
+    assert answer.found and answer.text == "B12" and answer.evidence[0].start == 3000.0
 
 
 def test_a_long_video_gets_an_overview_when_no_line_passes_the_check():

@@ -70,6 +70,7 @@ def test_frame_tools_respect_the_frames_left(tools):
     ("inspect", {"start": 1, "end": 3, "region": [0.5, 0, 0.2, 1]}, "left < right"),
     ("transcript", {"speaker": "me"}, "not speaker"),
     ("search", {"query": "  "}, "must not be empty"),
+    ("search", {"query": "code", "kinds": ["txt"]}, "did you mean 'text'"),
     ("overview", {"count": "many"}, "whole numbers"),
 ])
 def test_bad_arguments_get_errors_the_model_can_act_on(tools, name, arguments, message):
@@ -82,5 +83,7 @@ def test_search_is_limited_to_this_video_and_shows_scores(tools, facts):
     result = tools.call("search", {"query": shown.fact, "k": 2}, max_frames=0)
     assert result.moments and all(m.video_id == tools.video.id for m in result.moments)
     assert "(score " in result.text and shown.fact in result.text
+    said = tools.call("search", {"query": shown.fact, "kinds": ["speech"]}, max_frames=0)
+    assert said.moments and all(e.kind == "speech" for m in said.moments for e in m.evidence)
     with pytest.raises(ToolError, match="characters"):  # the model is told, the ask goes on
         tools.call("search", {"query": "word " * 1000}, max_frames=0)

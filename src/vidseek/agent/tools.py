@@ -24,6 +24,7 @@ import numpy as np
 
 from vidseek.agent.index import VideoIndex
 from vidseek.errors import QueryError
+from vidseek.kinds import KINDS, checked_kinds
 from vidseek.media import Frame, VideoReader, uniform_times
 from vidseek.types import Moment, Observation
 
@@ -36,6 +37,8 @@ MAX_TOOL_FRAMES = 16
 """Frames one call may return."""
 MAX_LINES = 80
 """Lines of text one call may return; the rest is summarised with a hint to narrow the range."""
+SEARCHED_KINDS = tuple(kind for kind in KINDS if kind not in ("shot", "image"))
+"""The kinds of notes a search can be kept to (shots and image vectors hold no words)."""
 FRAME_SIDE = 512
 """Longest side of decoded frames (zoomed frames are cut from full-size pictures)."""
 
@@ -65,7 +68,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "on screen, or seen): time ranges, scores 0-1 and what matched.",
         {"query": {"type": "string", "description": "what to look for, in words"},
          "k": {"type": "integer", "minimum": 1, "maximum": 10,
-               "description": "moments; default 5"}}, ["query"]),
+               "description": "moments; default 5"},
+         "kinds": {"type": "array", "items": {"type": "string", "enum": list(SEARCHED_KINDS)},
+                   "description": "only these kinds of notes (speech, text on screen, "
+                   "visual tags...); default all"}}, ["query"]),
     "inspect": _schema(
         "inspect", "Look closely at [start, end]: frames at a count or rate, each labelled "
         "with its time, optionally zoomed to a region of the picture.",
@@ -195,13 +201,14 @@ class VideoTools:
 
     # -- the index ---------------------------------------------------------------------------
 
-    def _search(self, query: str, k: int = 5) -> ToolResult:
+    def _search(self, query: str, k: int = 5, kinds: Sequence[str] | None = None) -> ToolResult:
         if not str(query).strip():
             raise ToolError("query must not be empty")
         try:
             moments = self.index.search(str(query), videos=[self.video.id], k=_count(k, 10),
+                                        kinds=checked_kinds(kinds) if kinds else None,
                                         threshold=0.0)
-        except QueryError as exc:  # too long, say: the model can search again
+        except QueryError as exc:  # too long, an unknown kind: the model can search again
             raise ToolError(str(exc)) from None
         if not moments:
             return ToolResult(f"Nothing in the index matches {query!r}.")
