@@ -99,8 +99,9 @@ CANDIDATES = 5
 SCREEN_TEXT = 2
 """...and of this many of the best moments of screen text, searched on its own: speech's
 many lines outrank a sign that answers (held-out needles: signs 12th-52nd among all notes
-were 1st-2nd among screen text). Object tags searched so added no right answer and many
-answers to absent questions ("web site" for "how do I get online for free")."""
+were 1st-2nd among screen text; right before any gate 21 -> 24 of 30). Object tags
+searched so found one picture more, lost a spoken needle to a tag and gave absent questions
+more to say yes to ("web site" for "how do I get online for free")."""
 IMAGINED_CANDIDATES = 3
 """...and of this many found by the line the model imagines, when none of those passed."""
 FOCUSED_LINES = 3
