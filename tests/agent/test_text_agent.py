@@ -285,7 +285,7 @@ def test_an_answer_no_line_judged_an_answer_holds_becomes_that_line(written):
 def test_a_long_video_checks_the_best_screen_text_of_its_own():
     """Speech's many lines outrank the sign that answers (the held-out needle haystack's
     GATE B12 was 12th among all notes for "which door is the plane leaving from", 1st
-    among screen text): the best lines of each other kind are checked too."""
+    among screen text): the best screen-text lines are checked too."""
     hours = 3600.0
     said = [Observation(video_id="v", start=100.0 * n, end=100.0 * n + 4, kind="speech",
                         text=f"The plane of sentence {n} is flat.", source="whisper")
