@@ -60,6 +60,9 @@ from vidseek.search.calibration import (  # noqa: E402
     rerank_features,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ask import percentile  # noqa: E402
+
 KINDS = ("speech", "text", "picture")
 MOST_ABSENT = 0.05
 """The share of absent questions the fitted gate may answer on the fit seeds."""
@@ -73,7 +76,7 @@ def questions(data: Path, limit: int | None = None) -> list[Any]:
             + absent[::3][:limit])
 
 
-def answer_all(seed: int, data: Path, library: Path, model: str, records: Path,
+def answer_all(seed: int, data: Path, library: Library, model: str, records: Path,
                limit: int | None = None) -> list[dict]:
     """The agent's open-gated answers to the seed's questions (resumed from `records`)."""
     done = {}
@@ -82,11 +85,10 @@ def answer_all(seed: int, data: Path, library: Path, model: str, records: Path,
     asked = questions(data, limit)
     todo = [s for s in asked if s.id not in done]
     if todo:
-        lib = Library(library)
         chat = resolve("chat", model)
         with records.open("a") as out:
             for n, sample in enumerate(todo, 1):
-                record = answer_one(lib, chat, model, sample)
+                record = answer_one(library, chat, model, sample)
                 done[sample.id] = record
                 out.write(json.dumps(record) + "\n")
                 out.flush()
@@ -173,11 +175,6 @@ def fit(records: list[dict], threshold: float, score: Any) -> tuple[float, float
     return best[1], best[2]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", nargs=3, action="append", required=True,
@@ -195,7 +192,7 @@ def main() -> None:
     answers, libraries = {}, {}
     for seed, data, library in args.seed:
         libraries[int(seed)] = Library(library)
-        answers[int(seed)] = answer_all(int(seed), Path(data), Path(library), args.model,
+        answers[int(seed)] = answer_all(int(seed), Path(data), libraries[int(seed)], args.model,
                                         args.records / f"seed-{seed}.jsonl", args.limit)
     library = libraries[args.held_out[0]]
     threshold = library.searcher.calibration.threshold
@@ -206,22 +203,19 @@ def main() -> None:
             "rerank", rerank_features(logit(check), search))}
     fitted = [r for seed in args.fit for r in answers[seed]]
     held = [r for seed in args.held_out for r in answers[seed]]
-    report: dict[str, Any] = {
-        "model": args.model, "fit_seeds": args.fit, "held_out_seeds": args.held_out,
-        "search_threshold": threshold, "most_absent": MOST_ABSENT, "gates": {},
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()}}
-    report["gates"].update(none={}, shipped={})  # in the order printed
-    gates = {"none": (at_least(scores["check"], 0.0), 0.0),  # every answer kept
+    gates = {"none": (at_least(scores["check"], 0.0), 0.0, {}),  # every answer kept
              "shipped": (library._check_gate(args.model)
-                         or at_least(scores["check"], CHECK), ABSTAIN)}
+                         or at_least(scores["check"], CHECK), ABSTAIN, {})}
     for name, score in scores.items():
         c, a = fit(fitted, threshold, score)
-        gates[f"fitted {name}"] = (at_least(score, c), a)
-        report["gates"][f"fitted {name}"] = {"least": c, "abstain": a}
-    for name, (gate, abstain) in gates.items():
-        report["gates"].setdefault(name, {}).update(
-            fit=rates(fitted, threshold, gate, abstain),
-            held_out=rates(held, threshold, gate, abstain))
+        gates[f"fitted {name}"] = (at_least(score, c), a, {"least": c, "abstain": a})
+    report: dict[str, Any] = {
+        "model": args.model, "fit_seeds": args.fit, "held_out_seeds": args.held_out,
+        "search_threshold": threshold, "most_absent": MOST_ABSENT,
+        "gates": {name: {**fitted_at, "fit": rates(fitted, threshold, gate, abstain),
+                         "held_out": rates(held, threshold, gate, abstain)}
+                  for name, (gate, abstain, fitted_at) in gates.items()},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()}}
     for part, records in (("needle", [r for r in held if r["kind"] != "absent"]),
                           ("absent", [r for r in held if r["kind"] == "absent"])):
         report[f"{part}_cost"] = {

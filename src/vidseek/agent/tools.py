@@ -206,7 +206,7 @@ class VideoTools:
             raise ToolError("query must not be empty")
         try:
             moments = self.index.search(str(query), videos=[self.video.id], k=_count(k, 10),
-                                        kinds=checked_kinds(kinds) if kinds else None,
+                                        kinds=checked_kinds(kinds),
                                         threshold=0.0)
         except QueryError as exc:  # too long, an unknown kind: the model can search again
             raise ToolError(str(exc)) from None
