@@ -188,8 +188,11 @@ def pick_threshold(records: list[dict]) -> float:
                 if statistics.fmean(s >= t for s in absent) <= MAX_ABSENT_ANSWERED)
 
 
-def nextqa(shared: Path, folder: Path, models: dict[str, str]) -> dict:
-    """Multiple-choice accuracy of the embedded answerer on the NExT-QA clip."""
+def nextqa(shared: Path, folder: Path, models: dict[str, str],
+           model: str | None = None) -> dict:
+    """Multiple-choice accuracy on the NExT-QA clip of the embedded answerer and, with
+    `model`, of the text agent, each from the embedded index and from one with object and
+    scene tags."""
     from vidseek.library import Library
 
     annotation = json.loads((shared / "data/real/annotations/nextqa_6037747123.json")
@@ -207,15 +210,20 @@ def nextqa(shared: Path, folder: Path, models: dict[str, str]) -> dict:
     for name, specs in setups.items():
         with Library(folder / f"nextqa_{name}", models=specs) as library:
             library.index([video])
-            answers = []
-            for qa in annotation["qa"]:
-                answer = library.ask(video, qa["question"], options=qa["options"])
-                answers.append({"qid": qa["qid"], "question": qa["question"],
-                                "choice": answer.choice, "truth": qa["answer_idx"],
-                                "confidence": answer.confidence, "found": answer.found,
-                                "evidence": [e.text for m in answer.evidence for e in m.evidence]})
-        results[name] = {"accuracy": statistics.fmean(a["choice"] == a["truth"] for a in answers),
-                         "questions": len(answers), "chance": 1 / 5, "answers": answers}
+            for answerer in ("embedded", model) if model else ("embedded",):
+                answers = []
+                for qa in annotation["qa"]:
+                    answer = library.ask(video, qa["question"], options=qa["options"],
+                                         model=answerer)
+                    answers.append({"qid": qa["qid"], "question": qa["question"],
+                                    "choice": answer.choice, "truth": qa["answer_idx"],
+                                    "confidence": answer.confidence, "found": answer.found,
+                                    "evidence": [e.text for m in answer.evidence
+                                                 for e in m.evidence]})
+                key = name if answerer == "embedded" else f"{name}, text agent {answerer}"
+                results[key] = {"accuracy": statistics.fmean(a["choice"] == a["truth"]
+                                                             for a in answers),
+                                "questions": len(answers), "chance": 1 / 5, "answers": answers}
     return results
 
 
@@ -289,7 +297,7 @@ def main() -> None:
         table = {f"fit seeds, search threshold {shipped}": rates(fit, shipped),
                  f"held out, search threshold {shipped}": rates(held, shipped),
                  f"held out, refitted {chosen}": rates(held, chosen)}
-        real = (nextqa(args.shared, folder, models)
+        real = (nextqa(args.shared, folder, models, args.model)
                 if args.shared.exists() and not args.no_nextqa else {})
         text = text_report(args.model, fit, held, shipped) if args.model else {}
     print(f"threshold refitted on seeds {args.fit}: {chosen}; the search's: {shipped}")

@@ -98,6 +98,15 @@ def test_the_prompt_puts_the_passage_last_and_the_rest_is_shared():
     assert text.index(QUERY) < text.index("first passage") and text.endswith("first passage")
 
 
+def test_another_instruction_and_examples_replace_the_shipped_ones():
+    examples = (("where is the exit", "EXIT ON LEVEL 2", "yes"),)
+    messages = [m.to_dict() for m in conversation(QUERY, "a passage", system="Judge.",
+                                                  examples=examples)]
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[0]["content"] == "Judge." and messages[2]["content"] == "yes"
+    assert "EXIT ON LEVEL 2" in str(messages[1]["content"])
+
+
 def test_each_reranker_has_its_own_calibration_file():
     assert calibration_file() == CALIBRATION_FILE
     assert calibration_file(None, "llm-small").name == "calibration-rerank-llm-small.json"

@@ -76,11 +76,14 @@ def question(query: str, passage: str) -> str:
     return f"Search query: {query.strip()}\nPassage: {passage.strip()[:MAX_PASSAGE_CHARS]}"
 
 
-def conversation(query: str, passage: str) -> list[ChatMessage]:
+def conversation(query: str, passage: str, *, system: str = SYSTEM,
+                 examples: Sequence[tuple[str, str, str]] = EXAMPLES) -> list[ChatMessage]:
     """The messages for one candidate: the instruction, the judged `EXAMPLES`, then the
-    query and the passage (everything before the passage is the same for all candidates)."""
-    messages = [ChatMessage.system(SYSTEM)]
-    for example_query, example_passage, reply in EXAMPLES:
+    query and the passage (everything before the passage is the same for all candidates).
+    ``system`` and ``examples`` replace the instruction and the examples (to compare
+    prompts: ``benchmarks/needle_checks.py``)."""
+    messages = [ChatMessage.system(system)]
+    for example_query, example_passage, reply in examples:
         messages += [ChatMessage.user(question(example_query, example_passage)),
                      ChatMessage.assistant(reply)]
     messages.append(ChatMessage.user(question(query, passage)))
