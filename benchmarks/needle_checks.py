@@ -8,8 +8,9 @@ the agent up to its answer on the questions of ``benchmarks/needle_agent.py`` (e
 asked in words, every third absent question) and keeps every line it checked, with its
 P(yes) and whether it is the needle's line (time IoU >= 0.5): ``DIR/lines-S.jsonl``. Then
 the model judges the same lines again with each prompt of `PROMPTS`
-(``DIR/checks-S-PROMPT.jsonl``), and each prompt's checks are scored alike, per score of
-`SCORES`:
+(``DIR/checks-S-PROMPT.jsonl``; ``neighbours``: the shipped prompt with a spoken line judged
+together with the spoken lines before and after it), and each prompt's checks are scored
+alike, per score of `SCORES`:
 
 - ranked first: needle questions whose likeliest line is the needle's;
 - gated: the least score fitted on the fit seeds (the most needles ranked first at or over
@@ -39,7 +40,7 @@ import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -53,23 +54,32 @@ from vidseek.models.scoring import YES_NO_ALTERNATIVES, yes_no_from_reply  # noq
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from needle_agent import MOST_ABSENT, kept, questions  # noqa: E402
 
-PROMPTS: dict[str, tuple[str, tuple[tuple[str, str, str], ...]]] = {
-    "shipped": (llm_rerank.SYSTEM, llm_rerank.EXAMPLES),
+
+class Prompt(NamedTuple):
+    system: str
+    examples: tuple[tuple[str, str, str], ...]
+    neighbours: bool = False
+    """Whether a spoken line is judged with the spoken lines before and after it (speech
+    recognition cuts sentences into fragments such as "way.")."""
+
+
+PROMPTS: dict[str, Prompt] = {
+    "shipped": Prompt(llm_rerank.SYSTEM, llm_rerank.EXAMPLES),
     # Stricter: a related topic or another thing of the same kind is not an answer, with
     # three judged examples of just that (none on a needle's topic).
-    "strict": ("You check search results from a video (what is said, text on screen, tags "
-               "of what is shown). Reply yes only if the passage itself says or shows what "
-               "the query asks for or describes. Reply no if the passage is only on a "
-               "related topic, is about another thing of the same kind, or leaves the "
-               "answer to a guess. Reply with yes or no only.",
-               llm_rerank.EXAMPLES + (
-                   ("how long should the soup cook",
-                    "The soup tastes better with fresh basil.", "no"),
-                   ("which airline did she fly with",
-                    "She took the night bus to the coast.", "no"),
-                   ("a warning about electricity", "SLIPPERY WHEN WET", "no"))),
+    "strict": Prompt(
+        "You check search results from a video (what is said, text on screen, tags of what "
+        "is shown). Reply yes only if the passage itself says or shows what the query asks "
+        "for or describes. Reply no if the passage is only on a related topic, is about "
+        "another thing of the same kind, or leaves the answer to a guess. Reply with yes or "
+        "no only.",
+        llm_rerank.EXAMPLES + (
+            ("how long should the soup cook", "The soup tastes better with fresh basil.", "no"),
+            ("which airline did she fly with", "She took the night bus to the coast.", "no"),
+            ("a warning about electricity", "SLIPPERY WHEN WET", "no"))),
+    "neighbours": Prompt(llm_rerank.SYSTEM, llm_rerank.EXAMPLES, neighbours=True),
 }
-"""Judging prompts compared: (instruction, judged examples)."""
+"""Judging prompts compared."""
 
 
 def _lead(p: float, others: list[float]) -> float:
@@ -135,19 +145,35 @@ def checked_lines(seed: int, data: Path, library: Library, chat: Any, model: str
     return [done[s.id] for s in asked]
 
 
-def rejudged(records: list[dict], prompt: str, chat: Any, path: Path) -> list[dict]:
-    """`records` with each line's P(yes) under `prompt` (resumed from `path`)."""
+def with_neighbours(line: dict, speech: list[Any]) -> str:
+    """A spoken line's words with those of the spoken lines before and after it."""
+    at = next((i for i, o in enumerate(speech) if o.start == line["start"]), None)
+    if line["kind"] != "speech" or at is None:
+        return line["text"]
+    return " ".join(" ".join(o.text.split()) for o in speech[max(0, at - 1):at + 2])
+
+
+def rejudged(records: list[dict], prompt: str, chat: Any, path: Path, library: Library,
+             videos: dict[str, str]) -> list[dict]:
+    """`records` with each line's P(yes) under `prompt` (resumed from `path`); `videos`:
+    the video of each question."""
     if prompt == "shipped":  # the agent's own checks
         return records
-    system, examples = PROMPTS[prompt]
+    system, examples, neighbours = PROMPTS[prompt]
+    speech: dict[str, list[Any]] = {}
     done = _resumed(path)
     with path.open("a") as out:
         for record in records:
             if record["id"] in done:
                 continue
+            video = videos[record["id"]]
+            if neighbours and video not in speech:
+                tools = VideoTools(library, library.video(video))
+                speech[video] = sorted(tools.observations(("speech",)), key=lambda o: o.start)
             lines = []
             for line in record["lines"]:
-                reply = chat.chat(llm_rerank.conversation(record["question"], line["text"],
+                passage = with_neighbours(line, speech[video]) if neighbours else line["text"]
+                reply = chat.chat(llm_rerank.conversation(record["question"], passage,
                                                           system=system, examples=examples),
                                   max_tokens=1, temperature=0.0, logprobs=YES_NO_ALTERNATIVES)
                 lines.append({**line, "p": round(yes_no_from_reply(reply), 4)})
@@ -252,11 +278,14 @@ def main() -> None:
     report: dict[str, Any] = {"model": args.model, "fit_seeds": args.fit,
                               "held_out_seeds": args.held_out, "most_absent": MOST_ABSENT,
                               "prompts": {}}
-    print(f"{'prompt':<8} {'score':<30} {'least':>6}  fit: first kept absent  "
+    videos = {int(seed): {s.id: s.video for s in questions(Path(data))}
+              for seed, data, _ in args.seed}
+    print(f"{'prompt':<10} {'score':<30} {'least':>6}  fit: first kept absent  "
           "held out: first kept absent")
     for prompt in PROMPTS:
         judged = {seed: rejudged(records, prompt, chat,
-                                 args.records / f"checks-{seed}-{prompt}.jsonl")
+                                 args.records / f"checks-{seed}-{prompt}.jsonl",
+                                 libraries[seed], videos[seed])
                   for seed, records in lines.items()}
         fitted = [r for seed in args.fit for r in judged[seed]]
         held = [r for seed in args.held_out for r in judged[seed]]
@@ -266,7 +295,7 @@ def main() -> None:
             rows[name] = {"least": least, "fit": rates(fitted, score, least),
                           "held_out": rates(held, score, least)}
             f, h = rows[name]["fit"], rows[name]["held_out"]
-            print(f"{prompt:<8} {name:<30} {least:>6.3f}  {f['ranked_first']:>10} "
+            print(f"{prompt:<10} {name:<30} {least:>6.3f}  {f['ranked_first']:>10} "
                   f"{f['kept']:>4} {f['absent_answered']:>6}  {h['ranked_first']:>15} "
                   f"{h['kept']:>4} {h['absent_answered']:>6}")
     report["questions"] = {seed: {"needles": sum(r["kind"] != "absent" for r in records),
