@@ -175,14 +175,21 @@ def fit(records: list[dict], threshold: float, score: Any) -> tuple[float, float
     return best[1], best[2]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def haystack_arguments(description: str) -> argparse.ArgumentParser:
+    """A parser with the options both needle-agent benchmarks take: the haystacks (seed,
+    data, library), the fit and held-out seeds, the model and the records folder."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--seed", nargs=3, action="append", required=True,
                         metavar=("SEED", "DATA", "LIBRARY"))
     parser.add_argument("--fit", type=int, nargs="+", required=True)
     parser.add_argument("--held-out", type=int, nargs="+", required=True)
     parser.add_argument("--model", default="llm")
     parser.add_argument("--records", type=Path, required=True)
+    return parser
+
+
+def main() -> None:
+    parser = haystack_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, help="needles and absent questions per seed "
                         "(a quick look)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results"

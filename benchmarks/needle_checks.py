@@ -31,7 +31,6 @@ Each step resumes from its file. The haystacks are those of ``benchmarks/needle_
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import math
@@ -52,7 +51,7 @@ from vidseek.models import llm_rerank, resolve  # noqa: E402
 from vidseek.models.scoring import YES_NO_ALTERNATIVES, yes_no_from_reply  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from needle_agent import MOST_ABSENT, kept, questions  # noqa: E402
+from needle_agent import MOST_ABSENT, haystack_arguments, kept, questions  # noqa: E402
 
 
 class Prompt(NamedTuple):
@@ -257,13 +256,7 @@ def shipped_with_lead(fitted: list[dict], held: list[dict], threshold: float,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed", nargs=3, action="append", required=True,
-                        metavar=("SEED", "DATA", "LIBRARY"))
-    parser.add_argument("--fit", type=int, nargs="+", required=True)
-    parser.add_argument("--held-out", type=int, nargs="+", required=True)
-    parser.add_argument("--model", default="llm")
-    parser.add_argument("--records", type=Path, required=True)
+    parser = haystack_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--agent-records", type=Path,
                         help="benchmarks/needle_agent.py's records of the same haystacks")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results"
