@@ -48,7 +48,7 @@ from vidseek.agent.text import ABSTAIN  # noqa: E402
 from vidseek.eval.metrics import temporal_iou  # noqa: E402
 from vidseek.library import Library  # noqa: E402
 from vidseek.models import llm_rerank, resolve  # noqa: E402
-from vidseek.models.scoring import YES_NO_ALTERNATIVES, yes_no_from_reply  # noqa: E402
+from vidseek.models.scoring import yes_probability  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from needle_agent import MOST_ABSENT, haystack_arguments, kept, questions  # noqa: E402
@@ -172,10 +172,9 @@ def rejudged(records: list[dict], prompt: str, chat: Any, path: Path, library: L
             lines = []
             for line in record["lines"]:
                 passage = with_neighbours(line, speech[video]) if neighbours else line["text"]
-                reply = chat.chat(llm_rerank.conversation(record["question"], passage,
-                                                          system=system, examples=examples),
-                                  max_tokens=1, temperature=0.0, logprobs=YES_NO_ALTERNATIVES)
-                lines.append({**line, "p": round(yes_no_from_reply(reply), 4)})
+                p = yes_probability(chat, llm_rerank.conversation(
+                    record["question"], passage, system=system, examples=examples))
+                lines.append({**line, "p": round(p, 4)})
             done[record["id"]] = {**record, "lines": lines}
             out.write(json.dumps(done[record["id"]]) + "\n")
             out.flush()
@@ -206,14 +205,27 @@ def rates(records: list[dict], score: Callable, least: float) -> dict[str, int]:
     return {"ranked_first": first, "kept": kept, "absent_answered": answered}
 
 
+def best_least(values: set[float], outcome: Callable[[float], tuple[int, int]],
+               absent: int) -> float | None:
+    """Of `values`, the least value whose `outcome` (right answers kept, absent questions
+    answered) keeps the most with at most `MOST_ABSENT` of `absent` answered; the lowest of
+    equals. None when no value allows so few."""
+    outcomes = {v: outcome(v) for v in values}
+    allowed = [v for v, (_, answered) in outcomes.items() if answered <= MOST_ABSENT * absent]
+    return max(allowed, key=lambda v: (outcomes[v][0], -v), default=None)
+
+
 def fit(records: list[dict], score: Callable) -> float:
     """The least score with the most needles kept and at most `MOST_ABSENT` of absent
-    questions answered (the lowest of equals)."""
-    absent = sum(r["kind"] == "absent" for r in records)
-    values = sorted({top[0] for r in records if (top := likeliest(r, score))} | {math.inf})
-    allowed = [v for v in values if rates(records, score, v)["absent_answered"]
-               <= MOST_ABSENT * absent]
-    return max(allowed, key=lambda v: (rates(records, score, v)["kept"], -v))
+    questions answered (infinity, keeping nothing, always qualifies)."""
+    def outcome(least: float) -> tuple[int, int]:
+        counts = rates(records, score, least)
+        return counts["kept"], counts["absent_answered"]
+
+    values = {top[0] for r in records if (top := likeliest(r, score))} | {math.inf}
+    least = best_least(values, outcome, sum(r["kind"] == "absent" for r in records))
+    assert least is not None  # infinity answers nothing
+    return least
 
 
 def with_lead(answers: list[dict], lines: list[dict]) -> list[dict]:
@@ -246,10 +258,12 @@ def shipped_with_lead(fitted: list[dict], held: list[dict], threshold: float,
             right += keep and a["kind"] != "absent" and a["right"]
         return {"right": right, "absent_answered": answered}
 
-    absent = sum(a["kind"] == "absent" for a in fitted)
-    leads = sorted({a["lead"] for a in fitted if a["lead"] is not None})
-    allowed = [v for v in leads if tally(fitted, v)["absent_answered"] <= MOST_ABSENT * absent]
-    least = max(allowed, key=lambda v: (tally(fitted, v)["right"], -v)) if allowed else None
+    def outcome(least: float) -> tuple[int, int]:
+        counts = tally(fitted, least)
+        return counts["right"], counts["absent_answered"]
+
+    least = best_least({a["lead"] for a in fitted if a["lead"] is not None}, outcome,
+                       sum(a["kind"] == "absent" for a in fitted))
     return {"least_lead": least,
             "shipped": {"fit": tally(fitted, None), "held_out": tally(held, None)},
             "shipped_and_lead": {"fit": tally(fitted, least), "held_out": tally(held, least)}}
