@@ -16,6 +16,7 @@ from vidseek.media import Frame, VideoReader
 from vidseek.models import resolve
 from vidseek.models.faces import DESCRIPTOR_SPACE, DlibFaces, same_person
 from vidseek.synth import PictureSpec, Script, ShotSpec, build
+from vidseek.synth.timecode import draw_timecode
 
 MIN_IOU = 0.5
 
@@ -189,9 +190,10 @@ def test_face_observations_are_well_formed(astronaut_run, model):
             assert obs.start <= t <= obs.end
             assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
             assert 0.2 < y1 - y0 < 0.35  # an 85 to 100 px face in a 360 px frame
-    # one descriptor per track; every frame changes (pans, noise, timecode): all detected
+    # one descriptor per track; every frame changes (pans, noise, timecode): each is looked
+    # at, the whole picture or, where only a small part changed, that part
     assert analyzer.descriptors == 3
-    assert analyzer.frames == analyzer.detections == 17
+    assert analyzer.frames == analyzer.detections + analyzer.region_detections == 17
 
 
 @pytest.mark.slow
@@ -306,6 +308,29 @@ def test_unchanged_frames_reuse_the_last_detection(model):
     assert analyzer.frames == 11 and analyzer.detections == 3
     assert [(o.start, o.end) for o in _faces(observations)] == [(0.0, 16.5), (22.5, 31.5)]
     assert analyzer.descriptors == 2
+
+
+def test_a_ticking_clock_elsewhere_costs_no_detection_of_the_whole_picture(model):
+    """A burned-in timecode changes every frame: the detector looks at its strip alone,
+    finds no face there, and the face detected first stands throughout."""
+    pictures = []
+    for k in range(6):
+        picture = _picture([(220, 40)])
+        draw_timecode(picture, 3000 * k)
+        pictures.append(picture)
+    analyzer = FaceAnalyzer(model)
+    observations = _feed(analyzer, pictures, 18.0)
+    assert (analyzer.detections, analyzer.region_detections) == (1, 5)
+    assert [(o.start, o.end) for o in _faces(observations)] == [(0.0, 16.5)]
+
+
+def test_a_face_appearing_in_a_small_part_of_the_picture_is_found(model):
+    pictures = [_picture([]), _picture([(400, 100)]), _picture([(400, 100)])]
+    analyzer = FaceAnalyzer(model)
+    observations = _feed(analyzer, pictures, 9.0)
+    # the change is looked at alone, holds a face, and the whole picture is detected again
+    assert (analyzer.detections, analyzer.region_detections) == (2, 1)
+    assert [(o.start, o.end) for o in _faces(observations)] == [(1.5, 7.5)]
 
 
 def test_person_counts_come_out_while_the_video_plays(model):

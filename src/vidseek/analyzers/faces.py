@@ -5,7 +5,10 @@ Every sampled frame gets a cheap look first (a 160 px grey thumbnail and a colou
 histogram, under a millisecond). When the thumbnail barely changed since the last frame the
 detector ran on (`_UNCHANGED_SHARE` of its pixels moved out of the range of their 3 x 3
 neighbourhood), that frame's faces are taken to be still there and the detector does not
-run: static shots, talks and screen recordings cost one detection per change.
+run: static shots, talks and screen recordings cost one detection per change. When more
+changed, but within a small part of the picture (`_MAX_REGION_SHARE`) away from every face
+of that detection (a clock, a burned-in timecode, a news ticker), the detector looks at that
+part alone; if it finds no face there, the faces still stand.
 
 *Tracks.* A face found in one sample continues a track of the sample before when their
 boxes overlap (IoU 0.2 or more) or their centres are less than 0.6 box sizes apart, at
@@ -51,7 +54,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from vidseek.analyzers.sameness import changed_with_slack
+from vidseek.analyzers.sameness import box_iou, changed_with_slack
 from vidseek.media import Frame
 from vidseek.models import resolve
 from vidseek.models.protocols import DEFAULT_SPECS, FaceBox, FaceModel
@@ -70,6 +73,11 @@ _CHANGE_LEVEL = 24  # grey levels outside that neighbourhood's range that count 
 # Share of thumbnail pixels that may change while the last detection still holds. The
 # smallest face found (about 70 px of 640) covers 2 % of the frame.
 _UNCHANGED_SHARE = 0.005
+# A larger change is looked at alone when its bounding box, widened by this many thumbnail
+# pixels (room for the detector's window around a face), covers at most this share of the
+# picture; otherwise the whole frame is.
+_REGION_MARGIN = 4
+_MAX_REGION_SHARE = 0.25
 _HIST_SIZE = (64, 36)  # thumbnail the colour histogram is taken of
 _HIST_BINS = 4  # per channel
 _NEW_PICTURE = 0.6  # histogram intersection below which two samples show different pictures
@@ -123,7 +131,9 @@ class FaceAnalyzer:
     Attributes:
         frames: frames seen since `start`.
         detections: frames the detector ran on since `start` (the others reused the faces
-            of the last detection: their picture had not changed).
+            of the last detection: their picture had not changed, or only in a part that
+            held no face then and holds none now).
+        region_detections: frames where the detector ran on the changed part alone.
         descriptors: faces described since `start`.
     """
 
@@ -147,7 +157,7 @@ class FaceAnalyzer:
         self.descriptors_per_track = descriptors_per_track
         self.match_distance = (self.model.match_distance if match_distance is None
                                else match_distance)
-        self.frames = self.detections = self.descriptors = 0
+        self.frames = self.detections = self.region_detections = self.descriptors = 0
         self._video_id: str | None = None
         self._duration = math.inf
         self._previous: _Sample | None = None
@@ -172,7 +182,7 @@ class FaceAnalyzer:
         self._tracks = 0
         self._identities = []
         self._census = _Census()
-        self.frames = self.detections = self.descriptors = 0
+        self.frames = self.detections = self.region_detections = self.descriptors = 0
 
     def add(self, frame: Frame) -> list[Observation]:
         """Take the next sampled frame, in time order.
@@ -227,8 +237,11 @@ class FaceAnalyzer:
         if min(grey.shape) < _MIN_SIDE:  # a sliver of a frame (extreme aspect ratio)
             return _Sample(frame.time, thumb, hist, [], fresh=False)
         ref = self._reference
-        if ref is not None and ref.thumb.shape == thumb.shape and _unchanged(thumb, ref.thumb):
-            return _Sample(frame.time, thumb, hist, ref.faces, fresh=False)
+        if ref is not None and ref.thumb.shape == thumb.shape:
+            changed = changed_with_slack(thumb, ref.thumb, _SLACK_SE, _CHANGE_LEVEL)
+            if float(changed.mean()) < _UNCHANGED_SHARE or self._no_face_in_change(
+                    image, changed, ref.faces):
+                return _Sample(frame.time, thumb, hist, ref.faces, fresh=False)
         self.detections += 1
         height, width = grey.shape
         faces = [_Face.found(face, image, grey, width, height)
@@ -236,6 +249,26 @@ class FaceAnalyzer:
         sample = _Sample(frame.time, thumb, hist, faces, fresh=True)
         self._reference = sample
         return sample
+
+    def _no_face_in_change(self, image: np.ndarray, changed: np.ndarray,
+                           faces: list[_Face]) -> bool:
+        """Whether the part of the picture that changed since the last detection holds no
+        face, so that detection's faces still stand: the changed part is small, away from
+        every face then, and the detector, run on that part alone, finds nothing in it."""
+        rows, cols = np.nonzero(changed)
+        height, width = changed.shape
+        box = (max(0, cols.min() - _REGION_MARGIN) / width,
+               max(0, rows.min() - _REGION_MARGIN) / height,
+               min(width, cols.max() + 1 + _REGION_MARGIN) / width,
+               min(height, rows.max() + 1 + _REGION_MARGIN) / height)
+        if (box[2] - box[0]) * (box[3] - box[1]) > _MAX_REGION_SHARE or any(
+                box_iou(box, face.box) > 0 for face in faces):
+            return False
+        self.region_detections += 1
+        h, w = image.shape[:2]
+        x0, y0, x1, y1 = (round(box[0] * w), round(box[1] * h), round(box[2] * w),
+                          round(box[3] * h))
+        return not self.model.detect(np.ascontiguousarray(image[y0:y1, x0:x1]))
 
     # -- tracking ------------------------------------------------------------------------
 
@@ -462,13 +495,6 @@ def _colour_histogram(image: np.ndarray) -> np.ndarray:
     index = (bins[:, 0] * _HIST_BINS + bins[:, 1]) * _HIST_BINS + bins[:, 2]
     hist = np.bincount(index, minlength=_HIST_BINS ** 3).astype(np.float32)
     return hist / hist.sum()
-
-
-def _unchanged(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether hardly any pixel of thumbnail `a` left the range of its neighbourhood in `b`
-    or the other way round (so a shift of a pixel or two is not a change)."""
-    changed = changed_with_slack(a, b, _SLACK_SE, _CHANGE_LEVEL)
-    return float(changed.mean()) < _UNCHANGED_SHARE
 
 
 def _new_picture(a: _Sample, b: _Sample) -> bool:
